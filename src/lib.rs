@@ -8,8 +8,10 @@
 //! Conventions (see `README.md`): ADM / BS.2051 polar coordinates, azimuth
 //! positive to the left, elevation positive up, distance 1 at the speakers.
 
+pub mod decode;
 pub mod error;
 pub mod geometry;
+pub mod io;
 pub mod layout;
 pub mod panner;
 

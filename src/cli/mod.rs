@@ -1,0 +1,71 @@
+//! Command-line front end: clap definitions and thin wrappers around the library.
+//!
+//! Exit codes: 0 success; 1 an error (bad input, I/O); 2 a usage error (from clap);
+//! 3 a quality-control check failed (`mixstage qc`).
+
+pub mod layouts;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code for errors.
+pub const EXIT_ERROR: i32 = 1;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mixstage",
+    version,
+    about = "Render object-based immersive mixes onto speaker layouts, convert and check them",
+    long_about = "mixstage renders scenes of moving audio objects and channel beds onto speaker layouts \
+(stereo to 22.2) with VBAP, converts mixes between layouts, renders binaural checks and measures loudness.\n\n\
+Coordinates everywhere follow ITU-R BS.2051 / ADM: azimuth in degrees, 0 straight ahead, POSITIVE TO THE LEFT; \
+elevation in degrees, positive up.",
+    after_help = "Examples:\n  mixstage layouts\n  mixstage layout show 7.1.4\n  mixstage gains --layout 5.1 --az 15 --el 0\n"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the built-in speaker layouts, their aliases and channel counts.
+    Layouts(layouts::LayoutsArgs),
+    /// Inspect a layout.
+    #[command(subcommand)]
+    Layout(layouts::LayoutCommand),
+    /// Print the VBAP gains of every channel for a direction.
+    Gains(layouts::GainsArgs),
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Layouts(a) => layouts::list(a),
+        Command::Layout(c) => layouts::layout(c),
+        Command::Gains(a) => layouts::gains(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// A progress bar over `total` units, hidden when stderr is not a terminal or `quiet` is set.
+#[allow(dead_code)]
+pub fn progress(total: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(total);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
