@@ -12,10 +12,11 @@
 //!   receiver is taken from `ReceiverPosition` (positive y is the left ear); when that is absent
 //!   or ambiguous, receiver 0 is the left ear, as in every published SOFA set.
 //! * **Sample rate**: when the file's rate differs from the mix's, the HRIRs are resampled by
-//!   `sofar` (rubato's FFT resampler, band-limited). `Data.Delay` (if non-zero) is rounded to
-//!   whole samples at the mix rate and prepended to the responses.
+//!   `sofar` (rubato's FFT resampler, band-limited) and scaled by `old_rate / new_rate`, so that
+//!   each filter keeps its frequency response (gain) rather than its sample values.
+//!   `Data.Delay` (if non-zero) is rounded to whole samples at the mix rate and prepended.
 //! * **Direction choice**: [`Hrtf::nearest`] picks the measurement with the smallest great-circle
-//!   distance to the wanted direction (no interpolation between measurements: a measured
+//!   distance to the wanted direction, with a mirror-symmetric rule for ties (no interpolation between measurements: a measured
 //!   response keeps its exact interaural time and level differences and pinna notches, while
 //!   averaging neighbouring responses whose onsets differ by a few samples would comb-filter the
 //!   high frequencies). The angular error is reported per speaker; with the built-in MIT KEMAR set
@@ -37,6 +38,9 @@ pub const BUILTIN_NAME: &str = "built-in MIT KEMAR (normal pinna)";
 
 /// Largest accepted HRIR length in samples (guards against hostile files): 1 s at 96 kHz.
 pub const MAX_HRIR_LEN: usize = 96_000;
+/// Measurements whose distance to a wanted direction differs by less than this (degrees) count
+/// as equally near (SOFA files store positions in single precision).
+pub const TIE_DEG: f64 = 1e-3;
 /// Largest accepted number of measurements.
 pub const MAX_MEASUREMENTS: usize = 100_000;
 
@@ -172,6 +176,9 @@ impl Hrtf {
                 "Data.Delay value {d} is not a delay of 0 to {MAX_HRIR_LEN} samples"
             )));
         }
+        // sofar's resampler interpolates the waveform (sample values kept), which scales a
+        // filter's gain by new_rate / old_rate; undo that so the frequency response is kept.
+        let scale = (file_rate / target) as f32;
         let max_shift = delays.iter().fold(0f32, |a, &d| a.max(d)).round() as usize;
         let len = n + max_shift;
         let mut measurements = Vec::with_capacity(m);
@@ -181,7 +188,7 @@ impl Hrtf {
                 pos[3 * mi] as f64,
                 pos[3 * mi + 2] as f64,
             );
-            if !(p.norm() > 0.0) || !p.iter().all(|v| v.is_finite()) {
+            if p.norm() <= 0.0 || !p.iter().all(|v| v.is_finite()) {
                 return Err(bad(format!(
                     "SourcePosition of measurement {mi} is not a direction ({:?})",
                     &pos[3 * mi..3 * mi + 3]
@@ -193,7 +200,9 @@ impl Hrtf {
                 let shift = delay_of(mi, ear).round() as usize;
                 let start = (mi * r + ear) * n;
                 let mut v = vec![0f32; len];
-                v[shift..shift + n].copy_from_slice(&ir[start..start + n]);
+                for (o, x) in v[shift..shift + n].iter_mut().zip(&ir[start..start + n]) {
+                    *o = x * scale;
+                }
                 v
             };
             measurements.push(Measurement {
@@ -265,22 +274,40 @@ impl Hrtf {
     }
 
     /// The measurement nearest (great-circle distance) to the direction `az`, `el` (degrees,
-    /// ADM convention). Ties go to the lower index, so the choice is deterministic.
+    /// ADM convention). Measurements within [`TIE_DEG`] of the nearest count as equally near;
+    /// among them the one nearest the front (smallest |azimuth|), then nearest ear level, then on
+    /// the left, is chosen: a left-right symmetric layout on a symmetric grid gets mirror-image
+    /// choices (e.g. a speaker at +-45 degrees between measurements at 42 and 48 degrees gets
+    /// +-42 on both sides).
     pub fn nearest(&self, az: f64, el: f64) -> Selection {
         let want = geometry::direction(az, el);
-        let mut best = 0;
-        let mut best_dot = f64::NEG_INFINITY;
+        let angle = |d: &Vec3| d.cross(&want).norm().atan2(d.dot(&want)).to_degrees();
+        let best = self
+            .directions
+            .iter()
+            .map(angle)
+            .fold(f64::INFINITY, f64::min);
+        let key = |m: &Measurement| {
+            (
+                geometry::wrap_azimuth(m.azimuth).abs(),
+                m.elevation.abs(),
+                m.azimuth < 0.0,
+            )
+        };
+        let mut chosen: Option<usize> = None;
         for (i, d) in self.directions.iter().enumerate() {
-            let dot = d.dot(&want);
-            if dot > best_dot {
-                best_dot = dot;
-                best = i;
+            if angle(d) > best + TIE_DEG {
+                continue;
             }
+            chosen = match chosen {
+                Some(c) if key(&self.measurements[c]) <= key(&self.measurements[i]) => Some(c),
+                _ => Some(i),
+            };
         }
-        let d = &self.directions[best];
+        let index = chosen.unwrap_or(0);
         Selection {
-            index: best,
-            error_deg: d.cross(&want).norm().atan2(d.dot(&want)).to_degrees(),
+            index,
+            error_deg: angle(&self.directions[index]),
         }
     }
 
@@ -347,14 +374,21 @@ fn receiver_order(receivers: &[f32]) -> bool {
 /// Reads `Data.SamplingRate` before the full load (so resampling happens only when needed and a
 /// missing rate is an error rather than a silent default).
 fn peek_sampling_rate(bytes: &[u8]) -> std::result::Result<f64, String> {
-    let parsed = guard(|| sofar::hdf::parse_with_children(bytes).map_err(|e| format!("{e:?}")))
-        .map_err(|e| format!("not a readable SOFA (HDF5) file: {e}"))?;
+    let parsed = guard(|| {
+        sofar::hdf::parse_with_children(bytes).map_err(|_| {
+            format!(
+                "not a readable SOFA file: the HDF5 structure is truncated or malformed ({} bytes)",
+                bytes.len()
+            )
+        })
+    })?;
     let obj = match parsed.get_child("Data.SamplingRate") {
         Some(Ok(o)) => o,
         Some(Err(e)) => {
             return Err(format!(
-                "cannot read Data.SamplingRate (truncated or malformed file): {e:?}"
-            ))
+            "cannot read Data.SamplingRate: the file is truncated or malformed ({} bytes, {e:?})",
+            bytes.len()
+        ))
         }
         None => return Err("no Data.SamplingRate variable".into()),
     };
@@ -435,6 +469,24 @@ mod tests {
         // The file stores positions in single precision.
         let s = h.nearest(0.0, 90.0);
         assert!(s.error_deg < 1e-4, "{s:?}");
+    }
+
+    #[test]
+    fn ties_are_broken_mirror_symmetrically() {
+        let h = Hrtf::builtin(44100).unwrap();
+        for (az, el) in [(45.0, 30.0), (135.0, 30.0), (2.5, 0.0), (92.5, 0.0)] {
+            let a = &h.measurements()[h.nearest(az, el).index];
+            let b = &h.measurements()[h.nearest(-az, el).index];
+            assert!(
+                (a.azimuth + b.azimuth).abs() < 1e-3,
+                "{az}: {} vs {}",
+                a.azimuth,
+                b.azimuth
+            );
+            assert!((a.elevation - b.elevation).abs() < 1e-3);
+        }
+        let m = &h.measurements()[h.nearest(45.0, 30.0).index];
+        assert!((m.azimuth - 42.0).abs() < 1e-3, "{}", m.azimuth);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use realfft::RealFftPlanner;
 pub fn k_weighting(sample_rate: f64) -> [[f64; 5]; 2] {
     use std::f64::consts::PI;
     // Stage 1: high shelf.
-    let f0 = 1681.974_450_955_533;
+    let f0 = 1_681.974_450_955_533;
     let g = 3.999_843_853_973_347;
     let q = 0.707_175_236_955_419_6;
     let k = (PI * f0 / sample_rate).tan();
@@ -87,9 +87,54 @@ pub fn k_weighted_energy(ir: &[f32], sample_rate: f64) -> f64 {
     sum / n as f64
 }
 
+/// Lowest and highest frequency (Hz) of the pink reference spectrum of [`pink_k_gain`].
+pub const PINK_BAND: (f64, f64) = (20.0, 20_000.0);
+
+/// Power gain of a filter for K-weighted pink noise: `sum |H|^2 |K|^2 / f` over
+/// `sum |K|^2 / f`, summed on a dense FFT grid between 20 Hz and 20 kHz (or half the sample
+/// rate). Pink noise (equal power per octave) stands for programme material: an identity
+/// filter has gain 1, and a filter with this gain leaves the BS.1770 loudness of pink noise
+/// unchanged.
+pub fn pink_k_gain(ir: &[f32], sample_rate: f64) -> f64 {
+    let n = (ir.len() * 8).max(1 << 15).next_power_of_two();
+    let mut planner = RealFftPlanner::<f64>::new();
+    let fft = planner.plan_fft_forward(n);
+    let mut time = vec![0f64; n];
+    for (t, v) in time.iter_mut().zip(ir) {
+        *t = *v as f64;
+    }
+    let mut spec = fft.make_output_vec();
+    fft.process(&mut time, &mut spec)
+        .expect("buffer sizes match the FFT plan");
+    let coeffs = k_weighting(sample_rate);
+    let hi = PINK_BAND.1.min(sample_rate / 2.0);
+    let (mut num, mut den) = (0.0, 0.0);
+    for (i, s) in spec.iter().enumerate() {
+        let f = i as f64 * sample_rate / n as f64;
+        if f < PINK_BAND.0 || f > hi {
+            continue;
+        }
+        let w = k_power(&coeffs, 2.0 * std::f64::consts::PI * i as f64 / n as f64) / f;
+        num += w * s.norm_sqr();
+        den += w;
+    }
+    if den > 0.0 {
+        num / den
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pink_gain_of_an_identity_and_of_a_gain_and_a_delay() {
+        assert!((pink_k_gain(&[1.0], 48000.0) - 1.0).abs() < 1e-12);
+        let g = pink_k_gain(&[0.0, 0.0, 0.0, 0.5], 44100.0);
+        assert!((g - 0.25).abs() < 1e-12, "{g}");
+    }
 
     #[test]
     fn coefficients_at_48k_match_bs1770() {

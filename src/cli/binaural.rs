@@ -1,0 +1,203 @@
+//! `mixstage binaural`: a speaker mix to headphones through virtual loudspeakers.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use mixstage::binaural::{BinauralOptions, BinauralRenderer, Hrtf, Lfe, LFE_GAIN_DB};
+use mixstage::io::{open_audio, AudioSource, SampleFormat, WavWriter};
+use mixstage::Layout;
+
+/// WAVE channel mask of the output: front left + front right.
+const STEREO_MASK: u32 = 0x3;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Every speaker feed is convolved with the head-related impulse responses (HRIRs) \
+measured nearest to that speaker's direction, and summed at the two ears. Without --hrtf the built-in \
+MIT KEMAR set (Gardner & Martin, MIT Media Lab, 1994) is used.\n\n\
+Examples:\n  mixstage binaural mix-714.wav --layout 7.1.4 -o phones.wav\n  \
+mixstage binaural mix-51.wav --layout 5.1 -o phones.wav --hrtf /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa\n  \
+mixstage binaural mix-51.wav --layout 5.1 -o phones.wav --no-lfe"
+)]
+pub struct BinauralArgs {
+    /// The speaker mix (WAV, FLAC, ...), channels in the layout's order.
+    input: PathBuf,
+    /// The mix's layout: a built-in name or alias (e.g. 7.1.4), or the path of a RON layout file.
+    #[arg(long)]
+    layout: String,
+    /// The two-channel headphone file to write (WAV).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// A SOFA file (AES69, SimpleFreeFieldHRIR) with the HRIRs to use instead of the built-in set.
+    #[arg(long, value_name = "FILE.sofa")]
+    hrtf: Option<PathBuf>,
+    /// Level of LFE channels relative to a main channel, in dB (sent to both ears like a
+    /// speaker straight ahead).
+    #[arg(long, value_name = "DB", default_value_t = LFE_GAIN_DB, allow_negative_numbers = true, conflicts_with = "no_lfe")]
+    lfe_db: f64,
+    /// Drop LFE channels.
+    #[arg(long)]
+    no_lfe: bool,
+    /// Sample format of the output.
+    #[arg(long, value_enum, default_value_t = SampleFormat::F32)]
+    format: SampleFormat,
+    /// Frames per processing block (also the convolution partition length).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=65536))]
+    block: u32,
+    /// No progress bar and no per-speaker table.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub fn run(a: BinauralArgs) -> Result<i32> {
+    let layout = Layout::resolve(&a.layout)?;
+    if same_file(&a.input, &a.output) {
+        bail!(
+            "{}: the output would overwrite the input mix",
+            a.output.display()
+        );
+    }
+    let mut src = open_audio(&a.input)?;
+    let info = src.info().clone();
+    let name = a.input.display().to_string();
+    if info.channels != layout.channels() {
+        bail!(
+            "{name}: the file has {} channels but layout {} has {} ({})",
+            info.channels,
+            layout.name,
+            layout.channels(),
+            layout.labels().join(" ")
+        );
+    }
+    if info.frames == Some(0) {
+        bail!("{name}: the file holds no audio frames");
+    }
+    if !a.lfe_db.is_finite() {
+        bail!("--lfe-db {}: expected a level in dB", a.lfe_db);
+    }
+    let hrtf = match &a.hrtf {
+        Some(p) => Hrtf::from_sofa(p, info.sample_rate)?,
+        None => Hrtf::builtin(info.sample_rate)?,
+    };
+    let options = BinauralOptions {
+        lfe: if a.no_lfe {
+            Lfe::Off
+        } else {
+            Lfe::GainDb(a.lfe_db)
+        },
+    };
+    let block = a.block as usize;
+    let mut renderer =
+        BinauralRenderer::with_options(&layout, &hrtf, info.sample_rate, block, &options)?;
+    if !a.quiet {
+        print_table(&renderer, &hrtf, &layout);
+    }
+    let ch = info.channels;
+    let mut writer = WavWriter::create(&a.output, info.sample_rate, 2, a.format, STEREO_MASK)?;
+    let bar = super::progress(info.frames.unwrap_or(0), a.quiet, "binaural");
+    let mut input = vec![0f32; block * ch];
+    let mut output = vec![0f32; block * 2];
+    let mut done: u64 = 0;
+    loop {
+        let frames =
+            fill_block(src.as_mut(), &mut input).with_context(|| format!("reading {name}"))?;
+        if frames == 0 {
+            break;
+        }
+        let samples = &input[..frames * ch];
+        if let Some(i) = samples.iter().position(|v| !v.is_finite()) {
+            bail!(
+                "{name}: non-finite sample (NaN or infinity) in channel {} ({}) at frame {}",
+                i % ch + 1,
+                layout.speakers[i % ch].label,
+                done + (i / ch) as u64
+            );
+        }
+        renderer.process_interleaved(samples, &mut output)?;
+        writer.write(&output[..2 * frames])?;
+        done += frames as u64;
+        bar.set_position(done);
+        if frames < block {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    if done == 0 {
+        bail!("{name}: the file holds no audio frames");
+    }
+    let stats = writer.finalize(info.sample_rate, STEREO_MASK)?;
+    if !a.quiet {
+        let peak = stats.peak.iter().fold(0f32, |p, v| p.max(*v));
+        eprintln!(
+            "wrote {}: {} frames, 2 channels at {} Hz, peak {:.1} dBFS",
+            a.output.display(),
+            stats.frames,
+            info.sample_rate,
+            20.0 * (peak as f64).max(1e-10).log10()
+        );
+    }
+    let clipped: u64 = stats.clipped.iter().sum();
+    if clipped > 0 {
+        eprintln!(
+            "warning: {clipped} samples clipped at full scale in {} (write --format f32 to keep them)",
+            a.output.display()
+        );
+    }
+    Ok(0)
+}
+
+/// Reads until `buf` is full or the stream ends; returns the frames read.
+fn fill_block(src: &mut dyn AudioSource, buf: &mut [f32]) -> mixstage::Result<usize> {
+    let ch = src.info().channels;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = src.read(&mut buf[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n * ch;
+    }
+    Ok(filled / ch)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn print_table(r: &BinauralRenderer, hrtf: &Hrtf, layout: &Layout) {
+    eprintln!(
+        "binaural: layout {} with {} ({} measurements, {} taps at {} Hz); normalisation gain {:+.2} dB",
+        layout.name,
+        hrtf.origin(),
+        hrtf.measurements().len(),
+        hrtf.len(),
+        hrtf.sample_rate(),
+        20.0 * r.gain().log10()
+    );
+    eprintln!(
+        "{:<8} {:>8} {:>8}   {:>8} {:>8} {:>7} {:>9}",
+        "speaker", "az", "el", "hrir az", "hrir el", "error", "gain dB"
+    );
+    for c in r.channel_info() {
+        let gain = if c.gain > 0.0 {
+            format!("{:+.2}", 20.0 * c.gain.log10())
+        } else {
+            "off".to_string()
+        };
+        eprintln!(
+            "{:<8} {:>8.1} {:>8.1}   {:>8.1} {:>8.1} {:>6.1}° {:>9}{}",
+            c.label,
+            c.azimuth,
+            c.elevation,
+            c.measured_azimuth,
+            c.measured_elevation,
+            c.error_deg,
+            gain,
+            if c.lfe { "  (LFE, frontal HRIR)" } else { "" }
+        );
+    }
+}
