@@ -203,9 +203,10 @@ fn resampling_keeps_the_response_band_limited_and_the_level() {
     assert!(b.len() >= 557 && b.len() <= 560, "{}", b.len());
     // The same measurement at both rates: the same magnitude response (a filter resampled, not
     // a waveform), within 0.2 dB in each octave from 125 Hz to 16 kHz.
-    let ma = a.hrir(30.0, 0.0);
-    let mb = b.hrir(30.0, 0.0);
-    for (x, y) in [(&ma.left, &mb.left), (&ma.right, &mb.right)] {
+    let ma = a.hrir(30.0, 0.0).unwrap();
+    let mb = b.hrir(30.0, 0.0).unwrap();
+    assert_eq!((ma.0.len(), mb.0.len()), (512, b.len()));
+    for (x, y) in [(&ma.0, &mb.0), (&ma.1, &mb.1)] {
         let mut lo = 125.0;
         while lo < 16000.0 {
             let ea = band_energy(x, 44100.0, lo, lo * 2.0);
@@ -498,5 +499,19 @@ fn cli_renders_a_5_1_mix_and_rejects_bad_input_without_leaving_a_file() {
             .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{args:?} left {leftovers:?}");
+    }
+}
+
+#[test]
+fn builtin_set_is_the_committed_kemar_sofa_file_exactly() {
+    let sofa = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/hrtf/MIT_KEMAR_normal_pinna.sofa");
+    let a = Hrtf::from_sofa(&sofa, 44100).unwrap();
+    let b = Hrtf::builtin(44100).unwrap();
+    assert_eq!(a.measurements().len(), 710);
+    assert_eq!(a.measurements().len(), b.measurements().len());
+    for (x, y) in a.measurements().iter().zip(b.measurements()) {
+        assert_eq!(x.left, y.left);
+        assert_eq!(x.right, y.right);
+        assert!(x.direction().angle(&y.direction()).to_degrees() < 1e-3);
     }
 }

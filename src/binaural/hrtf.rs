@@ -11,9 +11,9 @@
 //!   ADM convention (azimuth positive to the left), which has the same sense. The ear of each
 //!   receiver is taken from `ReceiverPosition` (positive y is the left ear); when that is absent
 //!   or ambiguous, receiver 0 is the left ear, as in every published SOFA set.
-//! * **Sample rate**: when the file's rate differs from the mix's, the HRIRs are resampled by
-//!   `sofar` (rubato's FFT resampler, band-limited) and scaled by `old_rate / new_rate`, so that
-//!   each filter keeps its frequency response (gain) rather than its sample values.
+//! * **Sample rate**: when the file's rate differs from the mix's, the HRIRs are resampled with
+//!   rubato's synchronous FFT resampler (band-limited) and scaled by `old_rate / new_rate`, so
+//!   that each filter keeps its frequency response (gain) rather than its sample values.
 //!   `Data.Delay` (if non-zero) is rounded to whole samples at the mix rate and prepended.
 //! * **Direction choice**: [`Hrtf::nearest`] picks the measurement with the smallest great-circle
 //!   distance to the wanted direction, with a mirror-symmetric rule for ties (no interpolation between measurements: a measured
@@ -22,16 +22,18 @@
 //!   high frequencies). The angular error is reported per speaker; with the built-in MIT KEMAR set
 //!   (5 degree steps at ear level, 10 degree elevation rings) it is at most about 5 degrees.
 //! * **Built-in default**: the MIT KEMAR measurements (Gardner & Martin, MIT Media Lab, 1994),
-//!   "normal pinna" set as distributed by libmysofa, embedded in the binary; see
-//!   `data/hrtf/README.md` for the source and licence.
+//!   "normal pinna" set as distributed by libmysofa, embedded in the binary in a compact lossless
+//!   form (16-bit, as measured); see `data/hrtf/README.md` for the source and licence.
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::geometry::{self, Vec3};
 
-/// The MIT KEMAR "normal pinna" SOFA file (710 directions, 512 taps at 44.1 kHz), embedded.
-const BUILTIN_SOFA: &[u8] = include_bytes!("../../data/hrtf/MIT_KEMAR_normal_pinna.sofa");
+/// The MIT KEMAR "normal pinna" set (710 directions, 512 taps at 44.1 kHz) in the compact,
+/// lossless form written by `tools/make_builtin_hrtf.py` from
+/// `data/hrtf/MIT_KEMAR_normal_pinna.sofa` (parsing the SOFA file itself takes about 0.2 s).
+const BUILTIN_HRIRS: &[u8] = include_bytes!("../../data/hrtf/mit_kemar.bin");
 
 /// How the built-in set is named in messages.
 pub const BUILTIN_NAME: &str = "built-in MIT KEMAR (normal pinna)";
@@ -43,6 +45,9 @@ pub const MAX_HRIR_LEN: usize = 96_000;
 pub const TIE_DEG: f64 = 1e-3;
 /// Largest accepted number of measurements.
 pub const MAX_MEASUREMENTS: usize = 100_000;
+
+/// A (left ear, right ear) pair of impulse responses.
+pub type HrirPair = (Vec<f32>, Vec<f32>);
 
 /// One measured direction and its pair of impulse responses.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,9 +80,15 @@ pub struct Selection {
 
 /// A set of head-related impulse responses at one sample rate.
 #[derive(Debug, Clone)]
+///
+/// The measurements are kept at the rate they were measured at ([`Hrtf::native_rate`]); the
+/// responses at the mix rate ([`Hrtf::sample_rate`]) are made on demand by [`Hrtf::pairs`] for
+/// the few measurements a renderer uses (resampling all 710 KEMAR pairs would cost more time
+/// and memory than rendering a minute of 7.1.4).
 pub struct Hrtf {
     origin: String,
     sample_rate: u32,
+    native_rate: u32,
     len: usize,
     measurements: Vec<Measurement>,
     directions: Vec<Vec3>,
@@ -86,7 +97,10 @@ pub struct Hrtf {
 impl Hrtf {
     /// The built-in MIT KEMAR set at `sample_rate` (resampled from 44.1 kHz when needed).
     pub fn builtin(sample_rate: u32) -> Result<Hrtf> {
-        Hrtf::from_sofa_bytes(BUILTIN_SOFA, BUILTIN_NAME, sample_rate)
+        check_rate(sample_rate)?;
+        let bad = |m: String| Error::malformed(BUILTIN_NAME, m);
+        let (rate, measurements) = parse_builtin(BUILTIN_HRIRS).map_err(bad)?;
+        Ok(Hrtf::from_measurements(BUILTIN_NAME, rate, measurements).at_rate(sample_rate))
     }
 
     /// Loads a SOFA file (SimpleFreeFieldHRIR) and resamples it to `sample_rate` when needed.
@@ -97,11 +111,7 @@ impl Hrtf {
 
     /// Parses SOFA bytes; `origin` names the data in error messages.
     pub fn from_sofa_bytes(bytes: &[u8], origin: &str, sample_rate: u32) -> Result<Hrtf> {
-        if !(1..=1_536_000).contains(&sample_rate) {
-            return Err(Error::Invalid(format!(
-                "cannot build HRIRs for a sample rate of {sample_rate} Hz (expected 1 to 1536000)"
-            )));
-        }
+        check_rate(sample_rate)?;
         let bad = |m: String| Error::malformed(origin, m);
         if bytes.len() < 8 || &bytes[..8] != b"\x89HDF\r\n\x1a\n" {
             return Err(bad(
@@ -109,12 +119,13 @@ impl Hrtf {
             ));
         }
         let file_rate = peek_sampling_rate(bytes).map_err(&bad)?;
-        let target = if (file_rate - sample_rate as f64).abs() < 1e-6 {
-            file_rate
-        } else {
-            sample_rate as f64
-        };
-        let sofa = parse_guarded(bytes, target as f32).map_err(&bad)?;
+        if file_rate.fract() != 0.0 {
+            return Err(bad(format!(
+                "Data.SamplingRate is {file_rate} Hz; only whole-hertz rates are supported"
+            )));
+        }
+        // Loaded at the file's own rate (sofar does not resample then); see `resample_set`.
+        let sofa = parse_guarded(bytes, file_rate as f32).map_err(&bad)?;
         let h = sofa.hrtf();
         check_convention(
             h.get_attribute("SOFAConventions"),
@@ -176,9 +187,6 @@ impl Hrtf {
                 "Data.Delay value {d} is not a delay of 0 to {MAX_HRIR_LEN} samples"
             )));
         }
-        // sofar's resampler interpolates the waveform (sample values kept), which scales a
-        // filter's gain by new_rate / old_rate; undo that so the frequency response is kept.
-        let scale = (file_rate / target) as f32;
         let max_shift = delays.iter().fold(0f32, |a, &d| a.max(d)).round() as usize;
         let len = n + max_shift;
         let mut measurements = Vec::with_capacity(m);
@@ -200,9 +208,7 @@ impl Hrtf {
                 let shift = delay_of(mi, ear).round() as usize;
                 let start = (mi * r + ear) * n;
                 let mut v = vec![0f32; len];
-                for (o, x) in v[shift..shift + n].iter_mut().zip(&ir[start..start + n]) {
-                    *o = x * scale;
-                }
+                v[shift..shift + n].copy_from_slice(&ir[start..start + n]);
                 v
             };
             measurements.push(Measurement {
@@ -218,11 +224,12 @@ impl Hrtf {
         {
             return Err(bad("Data.IR is all zeros".into()));
         }
-        Ok(Hrtf::from_measurements(origin, sample_rate, measurements))
+        Ok(Hrtf::from_measurements(origin, file_rate as u32, measurements).at_rate(sample_rate))
     }
 
-    /// Builds a set from measurements already at `sample_rate` (e.g. a synthetic set in tests).
-    /// Every response is zero-padded to the longest one.
+    /// Builds a set from measurements made at `sample_rate` (e.g. a synthetic set in tests),
+    /// for use at that rate (see [`Hrtf::at_rate`]). Every response is zero-padded to the
+    /// longest one.
     pub fn from_measurements(
         origin: &str,
         sample_rate: u32,
@@ -242,10 +249,19 @@ impl Hrtf {
         Hrtf {
             origin: origin.to_string(),
             sample_rate,
+            native_rate: sample_rate,
             len,
             measurements,
             directions,
         }
+    }
+
+    /// The same set for use at another mix rate (the responses are resampled when taken).
+    pub fn at_rate(mut self, sample_rate: u32) -> Hrtf {
+        let native_len = self.measurements.first().map(|m| m.left.len()).unwrap_or(1);
+        self.sample_rate = sample_rate;
+        self.len = resampled_len(native_len, self.native_rate, sample_rate);
+        self
     }
 
     /// Where the set came from (a file path or the built-in name).
@@ -253,12 +269,17 @@ impl Hrtf {
         &self.origin
     }
 
-    /// The sample rate of the responses (the mix rate it was built for).
+    /// The mix rate the responses are delivered at by [`Hrtf::pairs`].
     pub fn sample_rate(&self) -> u32 {
         self.sample_rate
     }
 
-    /// Length of every impulse response in samples.
+    /// The rate the set was measured at (that of [`Hrtf::measurements`]).
+    pub fn native_rate(&self) -> u32 {
+        self.native_rate
+    }
+
+    /// Length in samples of every response at the mix rate.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -268,9 +289,35 @@ impl Hrtf {
         self.measurements.is_empty()
     }
 
-    /// All measurements.
+    /// All measurements, at the native rate.
     pub fn measurements(&self) -> &[Measurement] {
         &self.measurements
+    }
+
+    /// The (left, right) responses of the measurements `indices`, at the mix rate
+    /// ([`Hrtf::len`] samples each): resampled in one pass when the rates differ.
+    pub fn pairs(&self, indices: &[usize]) -> Result<Vec<HrirPair>> {
+        if let Some(i) = indices.iter().find(|&&i| i >= self.measurements.len()) {
+            return Err(Error::Invalid(format!(
+                "measurement {i} of {} in {}",
+                self.measurements.len(),
+                self.origin
+            )));
+        }
+        let chosen: Vec<&Measurement> = indices.iter().map(|&i| &self.measurements[i]).collect();
+        let mut pairs = resample_set(&chosen, self.native_rate, self.sample_rate)
+            .map_err(|m| Error::malformed(self.origin.clone(), m))?;
+        for (l, r) in &mut pairs {
+            l.resize(self.len, 0.0);
+            r.resize(self.len, 0.0);
+        }
+        Ok(pairs)
+    }
+
+    /// The (left, right) responses at the mix rate chosen for a direction (see [`Hrtf::nearest`]).
+    pub fn hrir(&self, az: f64, el: f64) -> Result<HrirPair> {
+        let mut p = self.pairs(&[self.nearest(az, el).index])?;
+        Ok(p.remove(0))
     }
 
     /// The measurement nearest (great-circle distance) to the direction `az`, `el` (degrees,
@@ -310,10 +357,110 @@ impl Hrtf {
             error_deg: angle(&self.directions[index]),
         }
     }
+}
 
-    /// The measurement chosen for a direction (see [`Hrtf::nearest`]).
-    pub fn hrir(&self, az: f64, el: f64) -> &Measurement {
-        &self.measurements[self.nearest(az, el).index]
+fn check_rate(sample_rate: u32) -> Result<()> {
+    if !(1..=1_536_000).contains(&sample_rate) {
+        return Err(Error::Invalid(format!(
+            "cannot build HRIRs for a sample rate of {sample_rate} Hz (expected 1 to 1536000)"
+        )));
+    }
+    Ok(())
+}
+
+/// Parses the embedded set (format in `tools/make_builtin_hrtf.py`): (rate, measurements).
+fn parse_builtin(b: &[u8]) -> std::result::Result<(u32, Vec<Measurement>), String> {
+    let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+    if b.len() < 20 || &b[..8] != b"MSHRIR1\0" {
+        return Err("corrupt embedded HRIR data (bad header)".into());
+    }
+    let (rate, m, n) = (u32_at(8), u32_at(12) as usize, u32_at(16) as usize);
+    let pos_at = 20;
+    let ir_at = pos_at + m * 8;
+    if b.len() != ir_at + m * 2 * n * 2 || m == 0 || n == 0 {
+        return Err("corrupt embedded HRIR data (size)".into());
+    }
+    let f32_at = |i: usize| f32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+    let ir = |mi: usize, ear: usize| -> Vec<f32> {
+        let start = ir_at + (mi * 2 + ear) * n * 2;
+        b[start..start + 2 * n]
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]) as f32 / 32768.0)
+            .collect()
+    };
+    let measurements = (0..m)
+        .map(|mi| {
+            let (az, el) = (
+                f32_at(pos_at + mi * 8) as f64,
+                f32_at(pos_at + mi * 8 + 4) as f64,
+            );
+            let (azimuth, elevation, _) = geometry::cartesian_to_polar(geometry::direction(az, el));
+            Measurement {
+                azimuth,
+                elevation,
+                left: ir(mi, 0),
+                right: ir(mi, 1),
+            }
+        })
+        .collect();
+    Ok((rate, measurements))
+}
+
+/// Resamples every response from `from` to `to` Hz with rubato's synchronous FFT resampler
+/// (band-limited; all responses in one pass, the resampler's delay trimmed), and scales them by
+/// `from / to` so that each filter keeps its frequency response (gain), not its sample values.
+fn resample_set(
+    measurements: &[&Measurement],
+    from: u32,
+    to: u32,
+) -> std::result::Result<Vec<HrirPair>, String> {
+    use rubato::audioadapter::Adapter;
+    use rubato::audioadapter_buffers::direct::SequentialSliceOfVecs;
+    use rubato::{Fft, FixedSync, Resampler};
+    if from == to || measurements.is_empty() {
+        return Ok(measurements
+            .iter()
+            .map(|m| (m.left.clone(), m.right.clone()))
+            .collect());
+    }
+    let n = measurements[0].left.len();
+    let chans: Vec<Vec<f64>> = measurements
+        .iter()
+        .flat_map(|m| [&m.left, &m.right])
+        .map(|v| v.iter().map(|x| *x as f64).collect())
+        .collect();
+    let fail = |e: String| format!("cannot resample the HRIRs from {from} to {to} Hz: {e}");
+    let mut rs = Fft::<f64>::new(
+        from as usize,
+        to as usize,
+        1024,
+        chans.len(),
+        FixedSync::Input,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let input =
+        SequentialSliceOfVecs::new(&chans, chans.len(), n).map_err(|e| fail(e.to_string()))?;
+    let out = rs
+        .process_all(&input, n, None)
+        .map_err(|e| fail(e.to_string()))?;
+    let frames = out.frames();
+    let scale = from as f64 / to as f64;
+    let take = |ch: usize| -> Vec<f32> {
+        (0..frames)
+            .map(|f| (out.read_sample(ch, f).unwrap_or(0.0) * scale) as f32)
+            .collect()
+    };
+    Ok((0..measurements.len())
+        .map(|i| (take(2 * i), take(2 * i + 1)))
+        .collect())
+}
+
+/// Length of a response of `n` samples resampled from `from` to `to` Hz.
+fn resampled_len(n: usize, from: u32, to: u32) -> usize {
+    if from == to {
+        n
+    } else {
+        (n as u64 * to as u64).div_ceil(from as u64) as usize
     }
 }
 
@@ -419,13 +566,17 @@ fn peek_sampling_rate(bytes: &[u8]) -> std::result::Result<f64, String> {
     Ok(rate)
 }
 
-/// Loads the file with sofar at `rate` (resampling when the file's rate differs), without its
+/// Loads the file with sofar at its own `rate` (so sofar does not resample), without its
 /// loudness normalisation (mixstage normalises per renderer, see the module `binaural`).
 fn parse_guarded(bytes: &[u8], rate: f32) -> std::result::Result<sofar::reader::Sofar, String> {
     guard(|| {
+        // mixstage does its own direction choice, so sofar's neighbourhood (built for its
+        // interpolation) is made as cheap as possible: one search step per direction.
         sofar::reader::OpenOptions::new()
             .sample_rate(rate)
             .normalized(false)
+            .neighbor_angle_step(90.0)
+            .neighbor_radius_step(100.0)
             .open_data(bytes)
             .map_err(|e| match e {
                 sofar::reader::Error::InvalidFormat | sofar::reader::Error::Parse(_) => {

@@ -96,7 +96,7 @@ pub const PINK_BAND: (f64, f64) = (20.0, 20_000.0);
 /// filter has gain 1, and a filter with this gain leaves the BS.1770 loudness of pink noise
 /// unchanged.
 pub fn pink_k_gain(ir: &[f32], sample_rate: f64) -> f64 {
-    let n = (ir.len() * 8).max(1 << 15).next_power_of_two();
+    let n = (ir.len() * 8).max(1 << 13).next_power_of_two();
     let mut planner = RealFftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(n);
     let mut time = vec![0f64; n];

@@ -48,7 +48,7 @@ pub mod hrtf;
 pub mod kweight;
 
 pub use convolver::Convolver;
-pub use hrtf::{Hrtf, Measurement, Selection};
+pub use hrtf::{HrirPair, Hrtf, Measurement, Selection};
 
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Speaker};
@@ -190,23 +190,25 @@ impl BinauralRenderer {
             )));
         }
         let rate = sample_rate as f64;
+        let selections: Vec<Selection> = speakers
+            .iter()
+            .map(|s| {
+                if s.lfe {
+                    hrtf.nearest(0.0, 0.0)
+                } else {
+                    hrtf.nearest(s.azimuth, s.elevation)
+                }
+            })
+            .collect();
+        let indices: Vec<usize> = selections.iter().map(|s| s.index).collect();
+        let filters = hrtf.pairs(&indices)?;
         let mut weight_sum = 0.0;
         let mut energy_sum = 0.0;
-        let mut picks = Vec::with_capacity(speakers.len());
-        for s in speakers {
-            let (az, el) = if s.lfe {
-                (0.0, 0.0)
-            } else {
-                (s.azimuth, s.elevation)
-            };
-            let sel = hrtf.nearest(az, el);
-            let m = &hrtf.measurements()[sel.index];
+        for (s, (l, r)) in speakers.iter().zip(&filters) {
             if !s.lfe {
                 weight_sum += bs1770_weight(s.azimuth, s.elevation);
-                energy_sum +=
-                    kweight::pink_k_gain(&m.left, rate) + kweight::pink_k_gain(&m.right, rate);
+                energy_sum += kweight::pink_k_gain(l, rate) + kweight::pink_k_gain(r, rate);
             }
-            picks.push((sel, m));
         }
         if weight_sum == 0.0 {
             return Err(Error::Invalid(
@@ -220,10 +222,9 @@ impl BinauralRenderer {
             )));
         }
         let gain = (weight_sum / energy_sum).sqrt();
-        let mut filters = Vec::with_capacity(speakers.len());
         let mut gains = Vec::with_capacity(speakers.len());
         let mut channels = Vec::with_capacity(speakers.len());
-        for (s, (sel, m)) in speakers.iter().zip(picks) {
+        for (s, sel) in speakers.iter().zip(&selections) {
             let g = match (s.lfe, options.lfe) {
                 (false, _) => gain,
                 (true, Lfe::Off) => 0.0,
@@ -235,7 +236,7 @@ impl BinauralRenderer {
                     options.lfe
                 )));
             }
-            filters.push((m.left.clone(), m.right.clone()));
+            let m = &hrtf.measurements()[sel.index];
             gains.push(g as f32);
             channels.push(ChannelInfo {
                 label: s.label.clone(),

@@ -43,7 +43,7 @@ pub struct BinauralArgs {
     #[arg(long, value_enum, default_value_t = SampleFormat::F32)]
     format: SampleFormat,
     /// Frames per processing block (also the convolution partition length).
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=65536))]
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(16..=65536))]
     block: u32,
     /// No progress bar and no per-speaker table.
     #[arg(short, long)]
