@@ -9,11 +9,15 @@
 //! positive to the left, elevation positive up, distance 1 at the speakers.
 
 pub mod decode;
+pub mod eq;
 pub mod error;
 pub mod geometry;
 pub mod io;
 pub mod layout;
 pub mod panner;
+pub mod render;
+pub mod scene;
+pub mod source;
 
 pub use error::{Error, Result};
 pub use layout::{Layout, Speaker};

@@ -4,6 +4,7 @@
 //! 3 a quality-control check failed (`mixstage qc`).
 
 pub mod layouts;
+pub mod render;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,8 @@ enum Command {
     Layout(layouts::LayoutCommand),
     /// Print the VBAP gains of every channel for a direction.
     Gains(layouts::GainsArgs),
+    /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
+    Render(render::RenderArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layouts(a) => layouts::list(a),
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
+        Command::Render(a) => render::run(a),
     };
     match result {
         Ok(code) => code,
