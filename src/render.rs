@@ -22,12 +22,21 @@ use crate::panner::Panner;
 use crate::scene::{self, db_to_gain, group_name, Scene, Source};
 use crate::source::{FileSource, GeneratorState};
 
-/// Frames per processing block (about 21 ms at 48 kHz).
-pub const BLOCK: usize = 1024;
+/// Frames per processing block (about 85 ms at 48 kHz).
+pub const BLOCK: usize = 4096;
 
-/// Frames between the control points at which object gains (panning times automation) are
-/// evaluated; between control points, gains are interpolated linearly per sample.
+/// The shortest stretch of frames between the control points at which object gains
+/// (panning times automation) are evaluated; between control points, gains are
+/// interpolated linearly per sample. A block gets more control points the faster its
+/// object moves (one per [`MAX_STEP_DEG`] of travel) or its gain changes (one per
+/// [`MAX_STEP_DB`]), and the most when a keyframe falls inside it.
 pub const CONTROL: usize = 64;
+
+/// Largest change of direction between two control points, in degrees.
+pub const MAX_STEP_DEG: f64 = 0.25;
+
+/// Largest change of automated gain between two control points, in dB.
+pub const MAX_STEP_DB: f64 = 0.25;
 
 /// Cut-off of the low-pass on object LFE sends, in Hz.
 pub const LFE_SEND_CUTOFF_HZ: f64 = 120.0;
@@ -101,6 +110,8 @@ struct Member {
     points: Vec<f64>,
     /// Per channel: true if any control point of this block has a non-zero gain.
     active: Vec<bool>,
+    /// Objects: frame offsets of the control points in this block (0 ..= n).
+    bounds: Vec<usize>,
     /// Amplitude at the start of the next block, carried over for continuity.
     carried: Option<(Vec<f64>, f64)>,
 }
@@ -119,6 +130,8 @@ pub struct Renderer {
     end: u64,
     stem_bufs: Vec<Vec<Vec<f32>>>,
     mix: Vec<Vec<f32>>,
+    /// 0, 1, 2, ... as f32: the per-sample ramp used to interpolate gains.
+    ramp: Vec<f32>,
 }
 
 /// What to render.
@@ -170,7 +183,7 @@ impl Renderer {
                     let p = scene.resolve_path(path);
                     let file = FileSource::open(&p, rate, &at)?;
                     any_file = true;
-                    longest = longest.max(file.frames().unwrap_or(0));
+                    longest = longest.max(known_length(&file, &p, scene, &at)?);
                     let c = match (*channel, file.channels()) {
                         (Some(c), n) if c < n => c,
                         (Some(c), n) => {
@@ -220,6 +233,7 @@ impl Renderer {
                     lfe_buf: vec![0.0; BLOCK],
                 },
                 points: Vec::new(),
+                bounds: Vec::new(),
                 active: vec![false; channels],
                 carried: None,
             });
@@ -246,7 +260,7 @@ impl Renderer {
                         )));
                     }
                     any_file = true;
-                    longest = longest.max(file.frames().unwrap_or(0));
+                    longest = longest.max(known_length(&file, &p, scene, &at)?);
                     Signal::File {
                         file,
                         pick: (0..n_in).collect(),
@@ -280,6 +294,7 @@ impl Renderer {
                     out: vec![vec![0.0; BLOCK]; channels],
                 },
                 points: Vec::new(),
+                bounds: Vec::new(),
                 active: Vec::new(),
                 carried: None,
             });
@@ -312,6 +327,7 @@ impl Renderer {
             panner,
             stem_bufs: vec![vec![vec![0.0; BLOCK]; channels]; groups.len()],
             mix: vec![vec![0.0; BLOCK]; channels],
+            ramp: (0..BLOCK).map(|i| i as f32).collect(),
             members,
             signals,
             groups,
@@ -405,21 +421,23 @@ impl Renderer {
                 match &mut m.kind {
                     Kind::Object { keys, lfe, lfe_buf } => {
                         let chans = m.active.len();
-                        let segments = n.div_ceil(CONTROL);
-                        m.points.resize((segments + 1) * chans, 0.0);
-                        m.active.iter_mut().for_each(|a| *a = false);
                         let (pan0, a0) = match m.carried.take() {
                             Some(c) => c,
                             None => (panner.gains(scene::position_at(keys, t0)), amp_at(t0)),
                         };
+                        let segments = segment_count(keys, &m.gain_keys, t0, t1, n);
+                        m.bounds.clear();
+                        m.bounds.extend((0..=segments).map(|k| k * n / segments));
+                        m.points.resize((segments + 1) * chans, 0.0);
+                        m.active.iter_mut().for_each(|a| *a = false);
                         let mut last = (pan0, a0);
                         for k in 0..=segments {
-                            let (pan, a) = if k == 0 {
-                                (std::mem::take(&mut last.0), last.1)
-                            } else {
-                                let t = (pos + (k * CONTROL).min(n) as u64) as f64 / rate;
-                                (panner.gains(scene::position_at(keys, t)), amp_at(t))
-                            };
+                            if k > 0 {
+                                let t = (pos + m.bounds[k] as u64) as f64 / rate;
+                                panner.gains_into(scene::position_at(keys, t), &mut last.0);
+                                last.1 = amp_at(t);
+                            }
+                            let (pan, a) = (&last.0, last.1);
                             let row = &mut m.points[k * chans..(k + 1) * chans];
                             for c in 0..chans {
                                 row[c] = pan[c] * a;
@@ -431,7 +449,6 @@ impl Renderer {
                                     m.active[c] |= row[c] != 0.0;
                                 }
                             }
-                            last = (pan, a);
                         }
                         if let Some((_, lp)) = lfe {
                             lfe_buf.resize(n, 0.0);
@@ -462,6 +479,7 @@ impl Renderer {
             })?;
         let members = &self.members;
         let lfe_set = &lfe_channels;
+        let ramp_table = &self.ramp;
         // Mix: parallel over output channels, fixed order inside.
         let channels = self.layout.channels();
         let mut per_channel: Vec<(usize, Vec<Vec<f32>>, Vec<f32>)> = (0..channels)
@@ -495,18 +513,14 @@ impl Renderer {
                         } else {
                             &m.buf[0]
                         };
-                        for (k, (d, x)) in
-                            dst.chunks_mut(CONTROL).zip(src.chunks(CONTROL)).enumerate()
-                        {
+                        for k in 0..m.bounds.len() - 1 {
                             let g0 = m.points[k * chans + c];
                             let g1 = m.points[(k + 1) * chans + c];
                             if g0 == 0.0 && g1 == 0.0 {
                                 continue;
                             }
-                            let step = (g1 - g0) / d.len() as f64;
-                            for (i, (d, &x)) in d.iter_mut().zip(x.iter()).enumerate() {
-                                *d += x * (g0 + step * i as f64) as f32;
-                            }
+                            let (lo, hi) = (m.bounds[k], m.bounds[k + 1]);
+                            mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
                         }
                     }
                     Kind::Bed { out, .. } => {
@@ -545,12 +559,58 @@ impl Renderer {
     }
 }
 
+/// How many gain segments a block of `n` frames from `t0` to `t1` needs (see [`CONTROL`]).
+/// Depends only on the scene and the block grid, never on threads.
+fn segment_count(
+    keys: &[scene::PositionKey],
+    gains: &[scene::GainKey],
+    t0: f64,
+    t1: f64,
+    n: usize,
+) -> usize {
+    let most = n.div_ceil(CONTROL).max(1);
+    let inside = |t: f64| t > t0 && t <= t1;
+    if keys.iter().any(|k| inside(k.time)) || gains.iter().any(|k| inside(k.time)) {
+        return most;
+    }
+    let turn = crate::geometry::angle_between(
+        &scene::position_at(keys, t0),
+        &scene::position_at(keys, t1),
+    )
+    .to_degrees();
+    let fade = (scene::gain_db_at(gains, t1) - scene::gain_db_at(gains, t0)).abs();
+    let need = (turn / MAX_STEP_DEG).max(fade / MAX_STEP_DB).ceil() as usize;
+    need.clamp(1, most)
+}
+
+/// Adds `src` times a gain ramping linearly from `g0` to `g1` over the slice into `dst`.
+#[inline]
+fn mix_ramp(dst: &mut [f32], src: &[f32], g0: f64, g1: f64, ramp: &[f32]) {
+    let len = dst.len();
+    let (g0, dg) = (g0 as f32, ((g1 - g0) / len as f64) as f32);
+    for ((d, &x), &r) in dst.iter_mut().zip(src).zip(&ramp[..len]) {
+        *d += x * (g0 + dg * r);
+    }
+}
+
 /// Multiplies a block by a gain ramping linearly from `a0` to `a1`.
 fn ramp(x: &mut [f32], a0: f64, a1: f64) {
     let n = x.len();
     let step = (a1 - a0) / n as f64;
     for (i, v) in x.iter_mut().enumerate() {
         *v *= (a0 + step * i as f64) as f32;
+    }
+}
+
+/// A file's length in frames when the scene needs it for its duration.
+fn known_length(file: &FileSource, path: &Path, scene: &Scene, at: &str) -> Result<u64> {
+    match (file.frames(), scene.duration) {
+        (Some(n), _) => Ok(n),
+        (None, Some(_)) => Ok(0),
+        (None, None) => Err(Error::Invalid(format!(
+            "{at}: the length of {} is not known before decoding it all; set the scene's `duration`",
+            path.display()
+        ))),
     }
 }
 

@@ -182,8 +182,8 @@ impl FileSource {
         }
         for (k, &c) in pick.iter().enumerate() {
             let o = &mut out[k];
-            for f in 0..got {
-                o[f] = self.interleaved[f * ch + c];
+            for (dst, frame) in o[..got].iter_mut().zip(self.interleaved.chunks_exact(ch)) {
+                *dst = frame[c];
             }
             o[got..].iter_mut().for_each(|x| *x = 0.0);
         }

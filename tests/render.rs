@@ -1,4 +1,5 @@
 //! End-to-end tests of scenes and the streaming renderer.
+#![allow(clippy::needless_range_loop)] // index loops read clearest for per-channel, per-frame checks
 
 use std::path::Path;
 use std::process::Command;
