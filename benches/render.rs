@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use mixstage::io::{open_audio, write_all, SampleFormat, WavWriter};
+use mixstage::io::{open_audio, SampleFormat, WavWriter};
 use mixstage::render::{render_to_files, RenderOptions, BLOCK};
 use mixstage::scene::{Generator, Scene};
 use mixstage::source::GeneratorState;
