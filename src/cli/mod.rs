@@ -4,6 +4,7 @@
 //! 3 a quality-control check failed (`mixstage qc`).
 
 pub mod layouts;
+pub mod plot;
 pub mod render;
 
 use clap::{Parser, Subcommand};
@@ -38,6 +39,8 @@ enum Command {
     Gains(layouts::GainsArgs),
     /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
     Render(render::RenderArgs),
+    /// Draw a scene's object trajectories and the layout's speakers (SVG or PNG).
+    Plot(plot::PlotArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
         Command::Render(a) => render::run(a),
+        Command::Plot(a) => plot::run(a),
     };
     match result {
         Ok(code) => code,
