@@ -39,6 +39,11 @@ pub fn trajectories_svg(scene: &Scene, layout: &Layout) -> Result<String> {
     Ok(svg)
 }
 
+/// A 2-D view of a direction.
+type Projection = fn(&crate::geometry::Vec3) -> (f64, f64);
+/// A drawing area of any backend.
+type Area<DB> = DrawingArea<DB, plotters::coord::Shift>;
+
 type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 fn draw<DB: DrawingBackend>(
@@ -73,13 +78,7 @@ where
             (o.name.clone(), pts)
         })
         .collect();
-    let views: [(
-        &DrawingArea<DB, plotters::coord::Shift>,
-        &str,
-        &str,
-        &str,
-        fn(&crate::geometry::Vec3) -> (f64, f64),
-    ); 2] = [
+    let views: [(&Area<DB>, &str, &str, &str, Projection); 2] = [
         (
             &top,
             "seen from above (front up)",
