@@ -5,6 +5,8 @@
 
 pub mod binaural;
 pub mod layouts;
+pub mod plot;
+pub mod render;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +38,10 @@ enum Command {
     Layout(layouts::LayoutCommand),
     /// Print the VBAP gains of every channel for a direction.
     Gains(layouts::GainsArgs),
+    /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
+    Render(render::RenderArgs),
+    /// Draw a scene's object trajectories and the layout's speakers (SVG or PNG).
+    Plot(plot::PlotArgs),
     /// Render a speaker mix to two-channel headphone audio (binaural, virtual loudspeakers).
     Binaural(binaural::BinauralArgs),
 }
@@ -46,6 +52,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layouts(a) => layouts::list(a),
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
+        Command::Render(a) => render::run(a),
+        Command::Plot(a) => plot::run(a),
         Command::Binaural(a) => binaural::run(a),
     };
     match result {
@@ -66,9 +74,11 @@ pub fn progress(total: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
     }
     let pb = indicatif::ProgressBar::new(total);
     pb.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}")
-            .expect("valid template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {percent:>3}% {elapsed_precise} eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     pb.set_message(what.to_string());
     pb
