@@ -455,6 +455,8 @@ fn cli_renders_a_5_1_mix_and_rejects_bad_input_without_leaving_a_file() {
     nan[2][5000] = f32::NAN;
     let nan_mix = dir.path().join("nan.wav");
     write_all(&nan_mix, 44100, &nan, SampleFormat::F32, 0x3F).unwrap();
+    let empty = dir.path().join("empty.wav");
+    write_all(&empty, 44100, &vec![Vec::new(); 6], SampleFormat::F32, 0x3F).unwrap();
     let bad_sofa = data("wrong_convention.sofa");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -479,7 +481,26 @@ fn cli_renders_a_5_1_mix_and_rejects_bad_input_without_leaving_a_file() {
             vec![mix.to_str().unwrap(), "--layout", "no-such-layout"],
             "no-such-layout",
         ),
+        (
+            vec![empty.to_str().unwrap(), "--layout", "5.1"],
+            "empty.wav",
+        ),
     ];
+    // The output may not overwrite the input.
+    let o = bin()
+        .args([
+            "binaural",
+            mix.to_str().unwrap(),
+            "--layout",
+            "5.1",
+            "-o",
+            mix.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("overwrite the input"));
+    assert_eq!(read_all(&mix).unwrap().1, chans);
     for (args, name) in cases {
         let target = dir.path().join("fail.wav");
         let o = bin()

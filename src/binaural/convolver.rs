@@ -8,9 +8,9 @@
 //! FFTs per block whatever the number of inputs. There is no added latency: output block `n`
 //! belongs to input block `n`. Memory is fixed at construction.
 //!
-//! The inputs are processed in parallel (rayon); each input's work is independent and the sum
-//! over inputs runs afterwards in channel order, so the output is bit-identical for any number
-//! of threads.
+//! The inputs are processed in parallel (rayon), then the two ears; each input's work is
+//! independent and each ear sums the inputs in channel order, so the output is bit-identical for
+//! any number of threads.
 
 use std::sync::Arc;
 
@@ -49,10 +49,49 @@ pub struct Convolver {
     r2c: Arc<dyn RealToComplex<f32>>,
     c2r: Arc<dyn ComplexToReal<f32>>,
     inputs: Vec<Input>,
+    ears: [Ear; 2],
+    finished: bool,
+}
+
+/// Output state of one ear: the summed spectrum and the inverse FFT's buffers.
+struct Ear {
     acc: Vec<Complex32>,
     time: Vec<f32>,
     scratch: Vec<Complex32>,
-    finished: bool,
+}
+
+impl Ear {
+    fn new(bins: usize, c2r: &dyn ComplexToReal<f32>) -> Ear {
+        Ear {
+            acc: vec![Complex32::default(); bins],
+            time: vec![0.0; 2 * (bins - 1)],
+            scratch: c2r.make_scratch_vec(),
+        }
+    }
+
+    /// Sums the inputs' contributions to ear `ear` in channel order and writes the block.
+    fn finish(
+        &mut self,
+        inputs: &[Input],
+        ear: usize,
+        c2r: &dyn ComplexToReal<f32>,
+        block: usize,
+        out: &mut [f32],
+    ) {
+        self.acc.fill(Complex32::default());
+        for inp in inputs.iter().filter(|i| i.active) {
+            for (a, o) in self.acc.iter_mut().zip(&inp.out[ear]) {
+                *a += *o;
+            }
+        }
+        let bins = self.acc.len();
+        self.acc[0].im = 0.0;
+        self.acc[bins - 1].im = 0.0;
+        c2r.process_with_scratch(&mut self.acc, &mut self.time, &mut self.scratch)
+            .expect("buffer sizes match the FFT plan");
+        let frames = out.len();
+        out.copy_from_slice(&self.time[block..block + frames]);
+    }
 }
 
 impl Convolver {
@@ -111,12 +150,10 @@ impl Convolver {
             block,
             bins,
             parts,
-            scratch: c2r.make_scratch_vec(),
+            ears: [Ear::new(bins, c2r.as_ref()), Ear::new(bins, c2r.as_ref())],
             r2c,
             c2r,
             inputs,
-            acc: vec![Complex32::default(); bins],
-            time: vec![0.0; n],
             finished: false,
         })
     }
@@ -184,29 +221,27 @@ impl Convolver {
                 inp.push(x, block, bins, parts, r2c.as_ref());
             }
         };
-        if self.inputs.len() > 1 {
+        // One task per thread, each with a contiguous group of inputs: an input's work is a few
+        // microseconds, too little to schedule alone. The grouping changes no arithmetic.
+        let threads = rayon::current_num_threads().max(1);
+        if threads > 1 && self.inputs.len() > 1 {
+            let group = self.inputs.len().div_ceil(threads);
             self.inputs
-                .par_iter_mut()
-                .zip(input.par_iter())
-                .for_each(work);
+                .par_chunks_mut(group)
+                .zip(input.par_chunks(group))
+                .for_each(|(inps, xs)| inps.iter_mut().zip(xs.iter()).for_each(work));
         } else {
             self.inputs.iter_mut().zip(input.iter()).for_each(work);
         }
+        // Both ears at once: each sums the inputs in channel order, then one inverse FFT.
+        let inputs = &self.inputs;
+        let c2r = self.c2r.as_ref();
+        let [e0, e1] = &mut self.ears;
         let (l, r) = (&mut left[..frames], &mut right[..frames]);
-        for (ear, out) in [l, r].into_iter().enumerate() {
-            self.acc.fill(Complex32::default());
-            for inp in self.inputs.iter().filter(|i| i.active) {
-                for (a, o) in self.acc.iter_mut().zip(&inp.out[ear]) {
-                    *a += *o;
-                }
-            }
-            self.acc[0].im = 0.0;
-            self.acc[bins - 1].im = 0.0;
-            self.c2r
-                .process_with_scratch(&mut self.acc, &mut self.time, &mut self.scratch)
-                .expect("buffer sizes match the FFT plan");
-            out.copy_from_slice(&self.time[block..block + frames]);
-        }
+        rayon::join(
+            || e0.finish(inputs, 0, c2r, block, l),
+            || e1.finish(inputs, 1, c2r, block, r),
+        );
         Ok(())
     }
 }

@@ -326,9 +326,9 @@ impl BinauralRenderer {
         if let Some(i) = input.iter().position(|v| !v.is_finite()) {
             return Err(non_finite(i % ch, i / ch));
         }
-        for (c, p) in self.planar.iter_mut().enumerate() {
-            for (f, v) in p[..frames].iter_mut().enumerate() {
-                *v = input[f * ch + c];
+        for (f, frame) in input.chunks_exact(ch).enumerate() {
+            for (p, v) in self.planar.iter_mut().zip(frame) {
+                p[f] = *v;
             }
         }
         let planar: Vec<&[f32]> = self.planar.iter().map(|p| &p[..frames]).collect();
