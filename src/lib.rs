@@ -8,6 +8,7 @@
 //! Conventions (see `README.md`): ADM / BS.2051 polar coordinates, azimuth
 //! positive to the left, elevation positive up, distance 1 at the speakers.
 
+pub mod convert;
 pub mod decode;
 pub mod error;
 pub mod geometry;

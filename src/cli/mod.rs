@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 an error (bad input, I/O); 2 a usage error (from clap);
 //! 3 a quality-control check failed (`mixstage qc`).
 
+pub mod convert;
 pub mod layouts;
 
 use clap::{Parser, Subcommand};
@@ -35,6 +36,8 @@ enum Command {
     Layout(layouts::LayoutCommand),
     /// Print the VBAP gains of every channel for a direction.
     Gains(layouts::GainsArgs),
+    /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
+    Convert(convert::ConvertArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -43,6 +46,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layouts(a) => layouts::list(a),
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
+        Command::Convert(a) => convert::run(a),
     };
     match result {
         Ok(code) => code,
