@@ -10,11 +10,15 @@
 
 pub mod convert;
 pub mod decode;
+pub mod eq;
 pub mod error;
 pub mod geometry;
 pub mod io;
 pub mod layout;
 pub mod panner;
+pub mod render;
+pub mod scene;
+pub mod source;
 
 pub use error::{Error, Result};
 pub use layout::{Layout, Speaker};

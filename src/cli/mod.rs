@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod layouts;
+pub mod render;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +37,8 @@ enum Command {
     Layout(layouts::LayoutCommand),
     /// Print the VBAP gains of every channel for a direction.
     Gains(layouts::GainsArgs),
+    /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
+    Render(render::RenderArgs),
     /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
     Convert(convert::ConvertArgs),
 }
@@ -46,6 +49,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layouts(a) => layouts::list(a),
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
+        Command::Render(a) => render::run(a),
         Command::Convert(a) => convert::run(a),
     };
     match result {
