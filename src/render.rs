@@ -492,33 +492,11 @@ fn time_to_frame(t: f64, rate: u32, what: &str) -> Result<u64> {
     Ok((t * rate as f64).round() as u64)
 }
 
-/// The matrix routing a bed's channels onto the output layout (gains[out][in]).
+/// The matrix routing a bed's channels onto the output layout (gains[out][in]): the layout
+/// conversion of `mixstage convert` (VBAP, LFE kept), one mechanism for both.
 fn bed_matrix(from: &Layout, to: &Layout) -> Result<Vec<Vec<f64>>> {
-    let panner = Panner::new(to)?;
-    let to_lfe = to.lfe_channels();
-    let mut m = vec![vec![0.0; from.channels()]; to.channels()];
-    for (i, s) in from.speakers.iter().enumerate() {
-        if s.lfe {
-            let share = 1.0 / (to_lfe.len().max(1) as f64).sqrt();
-            for &o in &to_lfe {
-                m[o][i] = share;
-            }
-            continue;
-        }
-        let direct = to
-            .speakers
-            .iter()
-            .position(|t| !t.lfe && (t.is_named(&s.label) || s.aliases.iter().any(|a| t.is_named(a))));
-        match direct {
-            Some(o) => m[o][i] = 1.0,
-            None => {
-                for (o, g) in panner.gains_polar(s.azimuth, s.elevation).into_iter().enumerate() {
-                    m[o][i] = g;
-                }
-            }
-        }
-    }
-    Ok(m)
+    let m = crate::convert::conversion_matrix(from, to, crate::convert::Method::Vbap, crate::convert::LfeMode::Keep)?;
+    Ok(m.gains)
 }
 
 /// The outcome of [`render_to_files`].
