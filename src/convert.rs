@@ -30,6 +30,7 @@ use std::f64::consts::FRAC_1_SQRT_2;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::geometry;
@@ -1023,36 +1024,62 @@ pub fn convert_stream(
     }
     let mixer = matrix.mixer();
     let (ni, no) = (matrix.inputs(), matrix.outputs());
-    let mut inbuf = vec![0f32; BLOCK_FRAMES * ni];
     let mut outbuf = vec![0f32; BLOCK_FRAMES * no];
     let mut writer = WavWriter::create(output, info.sample_rate, no, format, mask)?;
-    let mut done: u64 = 0;
-    loop {
-        let n = source.read(&mut inbuf)?;
-        if n == 0 {
-            break;
+    // Reading (and decoding) runs on a second thread, one or two blocks ahead of mixing and
+    // writing; the blocks are processed in order, so the output does not depend on it.
+    // Buffers circulate between the two threads: memory stays constant.
+    let done = std::thread::scope(|scope| -> Result<u64> {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Result<(Vec<f32>, usize)>>(PIPELINE_BLOCKS);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<f32>>();
+        for _ in 0..=PIPELINE_BLOCKS {
+            empty_tx
+                .send(vec![0f32; BLOCK_FRAMES * ni])
+                .expect("receiver alive");
         }
-        let block = &inbuf[..n * ni];
-        if let Some(k) = first_non_finite(block) {
-            let frame = done + (k / ni) as u64;
-            return Err(Error::malformed(
-                input.display().to_string(),
-                format!(
-                    "sample {} of channel {} ({}) is {}, at {:.6} s; expected finite audio samples",
-                    frame,
-                    k % ni + 1,
-                    matrix.from[k % ni],
-                    block[k],
-                    frame as f64 / info.sample_rate as f64
-                ),
-            ));
+        let labels = &matrix.from;
+        scope.spawn(move || {
+            let mut start: u64 = 0;
+            while let Ok(mut buf) = empty_rx.recv() {
+                let msg = match source.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => match first_non_finite(&buf[..n * ni]) {
+                        Some(k) => Err(non_finite_error(
+                            input,
+                            labels,
+                            info.sample_rate,
+                            start,
+                            k,
+                            buf[k],
+                        )),
+                        None => {
+                            start += n as u64;
+                            Ok((buf, n))
+                        }
+                    },
+                    Err(e) => Err(e),
+                };
+                let stop = msg.is_err();
+                // A send fails only when the consumer has stopped (on an error of its own).
+                if full_tx.send(msg).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        let mut done: u64 = 0;
+        // Ends when the reader is done and has dropped its sender. Returning early drops the
+        // receivers, which stops the reader at its next send or receive.
+        for msg in full_rx {
+            let (buf, n) = msg?;
+            let out = &mut outbuf[..n * no];
+            mixer.apply(&buf[..n * ni], out);
+            writer.write(out)?;
+            done += n as u64;
+            progress(done);
+            let _ = empty_tx.send(buf);
         }
-        let out = &mut outbuf[..n * no];
-        mixer.apply(block, out);
-        writer.write(out)?;
-        done += n as u64;
-        progress(done);
-    }
+        Ok(done)
+    })?;
     if done == 0 {
         return Err(Error::Invalid(format!(
             "{}: the file holds no audio (0 frames)",
@@ -1060,6 +1087,31 @@ pub fn convert_stream(
         )));
     }
     writer.finalize(info.sample_rate, mask)
+}
+
+/// Blocks the reading thread may run ahead of mixing and writing.
+const PIPELINE_BLOCKS: usize = 2;
+
+/// The error for a non-finite sample at interleaved index `k` of a block starting at frame `start`.
+fn non_finite_error(
+    input: &Path,
+    labels: &[String],
+    rate: u32,
+    start: u64,
+    k: usize,
+    value: f32,
+) -> Error {
+    let ni = labels.len();
+    let frame = start + (k / ni) as u64;
+    Error::malformed(
+        input.display().to_string(),
+        format!(
+            "sample {frame} of channel {} ({}) is {value}, at {:.6} s; expected finite audio samples",
+            k % ni + 1,
+            labels[k % ni],
+            frame as f64 / rate as f64
+        ),
+    )
 }
 
 /// Index of the first NaN or infinite sample, if any (a branch-free scan first: fast when
