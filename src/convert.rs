@@ -1198,13 +1198,29 @@ mod tests {
         let a = layout("5.1");
         let b = layout("7.1.4");
         let p = same_speakers(&a.speakers, &b.speakers);
-        // L R C LFE by label; Ls (M+110) to Lss (M+090) by the shared alias "Ls".
-        assert_eq!(
-            p,
-            vec![Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)]
-        );
-        let p = same_speakers(&b.speakers, &a.speakers);
-        assert_eq!(&p[6..], &[None, None, None, None, None, None]);
+        // L R C LFE by label; 5.1's M+110 has no partner in 7.1.4 (its sides are M+090).
+        assert_eq!(p, vec![Some(0), Some(1), Some(2), Some(3), None, None]);
+        // Film names as labels find the BS.2051 speakers through their aliases; a label
+        // match wins over an alias match, and a speaker is taken once.
+        let sp = |label: &str, aliases: &[&str], az: f64| Speaker {
+            label: label.into(),
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+            azimuth: az,
+            elevation: 0.0,
+            lfe: false,
+        };
+        let film = [
+            sp("L", &[], 30.0),
+            sp("Front", &["L"], 25.0),
+            sp("M-030", &[], -30.0),
+            sp("ls", &[], 110.0),
+        ];
+        let p = same_speakers(&film, &a.speakers);
+        assert_eq!(p, vec![Some(0), None, Some(1), Some(4)]);
+        // An LFE pairs only with an LFE.
+        let mut lfe = sp("C", &[], 0.0);
+        lfe.lfe = true;
+        assert_eq!(same_speakers(&[lfe], &a.speakers), vec![None]);
     }
 
     #[test]

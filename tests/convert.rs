@@ -150,10 +150,18 @@ fn a_speaker_in_both_layouts_goes_straight_through() {
             "{label}"
         );
     }
-    // 5.1's surround M+110 shares the film alias "Ls" with 7.1.4's side surround M+090.
-    let m = matrix("5.1", "7.1.4", Method::Vbap, LfeMode::Keep);
-    assert_eq!(m.gain("M+090", "M+110"), Some(1.0));
-    assert_eq!(m.gain("M-090", "M-110"), Some(1.0));
+    // A layout file labelled with film names finds the BS.2051 speakers through their
+    // aliases: straight through, no panning.
+    let film = Layout::parse(
+        r#"Layout(name: "film 5.1", speakers: [
+            (label: "L", azimuth: 30.0, elevation: 0.0), (label: "R", azimuth: -30.0, elevation: 0.0),
+            (label: "C", azimuth: 0.0, elevation: 0.0), (label: "LFE", azimuth: 0.0, elevation: -30.0, lfe: true),
+            (label: "Ls", azimuth: 110.0, elevation: 0.0), (label: "Rs", azimuth: -110.0, elevation: 0.0)])"#,
+        "film.ron",
+    )
+    .unwrap();
+    let m = conversion_matrix(&film, &layout("5.1"), Method::Vbap, LfeMode::Keep).unwrap();
+    assert_eq!(m.gains, Matrix::identity(film.labels()).gains);
 }
 
 #[test]
