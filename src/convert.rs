@@ -1233,6 +1233,25 @@ mod tests {
     }
 
     #[test]
+    fn itu_pairs_list_exactly_the_reachable_pairs() {
+        let mut names: Vec<&str> = STEPS.iter().flat_map(|s| [s.from, s.to]).collect();
+        names.sort();
+        names.dedup();
+        let mut reachable = Vec::new();
+        for a in &names {
+            for b in &names {
+                if a != b && itu_chain(a, b).is_some() {
+                    reachable.push((*a, *b));
+                }
+            }
+        }
+        reachable.sort();
+        let mut listed = ITU_PAIRS.to_vec();
+        listed.sort();
+        assert_eq!(reachable, listed);
+    }
+
+    #[test]
     fn front_pair_finds_left_and_right() {
         assert_eq!(front_pair(&layout("stereo").speakers), vec![0, 1]);
         assert_eq!(front_pair(&layout("7.1.4").speakers), vec![0, 1]);
