@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod layouts;
+pub mod plot;
 pub mod render;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +40,8 @@ enum Command {
     Gains(layouts::GainsArgs),
     /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
     Render(render::RenderArgs),
+    /// Draw a scene's object trajectories and the layout's speakers (SVG or PNG).
+    Plot(plot::PlotArgs),
     /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
     Convert(convert::ConvertArgs),
 }
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
         Command::Render(a) => render::run(a),
+        Command::Plot(a) => plot::run(a),
         Command::Convert(a) => convert::run(a),
     };
     match result {
