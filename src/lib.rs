@@ -14,6 +14,7 @@ pub mod geometry;
 pub mod io;
 pub mod layout;
 pub mod panner;
+pub mod qc;
 
 pub use error::{Error, Result};
 pub use layout::{Layout, Speaker};
