@@ -22,7 +22,12 @@ pub struct Biquad {
 impl Biquad {
     /// A biquad with the given coefficients (a0 = 1) and zero state.
     pub fn new(b: [f64; 3], a: [f64; 2]) -> Biquad {
-        Biquad { b, a, s1: 0.0, s2: 0.0 }
+        Biquad {
+            b,
+            a,
+            s1: 0.0,
+            s2: 0.0,
+        }
     }
 
     /// Filters one sample.
@@ -39,8 +44,14 @@ impl Biquad {
         let w = 2.0 * std::f64::consts::PI * freq / rate;
         let (c1, s1) = (w.cos(), -w.sin());
         let (c2, s2) = ((2.0 * w).cos(), -(2.0 * w).sin());
-        let num = (self.b[0] + self.b[1] * c1 + self.b[2] * c2, self.b[1] * s1 + self.b[2] * s2);
-        let den = (1.0 + self.a[0] * c1 + self.a[1] * c2, self.a[0] * s1 + self.a[1] * s2);
+        let num = (
+            self.b[0] + self.b[1] * c1 + self.b[2] * c2,
+            self.b[1] * s1 + self.b[2] * s2,
+        );
+        let den = (
+            1.0 + self.a[0] * c1 + self.a[1] * c2,
+            self.a[0] * s1 + self.a[1] * s2,
+        );
         (num.0.hypot(num.1)) / (den.0.hypot(den.1))
     }
 }
@@ -51,7 +62,8 @@ pub const STAGE1_48K: ([f64; 3], [f64; 2]) = (
     [-1.69065929318241, 0.73248077421585],
 );
 /// BS.1770 Table 2: stage 2 (RLB high-pass) at 48 kHz: b0, b1, b2, a1, a2.
-pub const STAGE2_48K: ([f64; 3], [f64; 2]) = ([1.0, -2.0, 1.0], [-1.99004745483398, 0.99007225036621]);
+pub const STAGE2_48K: ([f64; 3], [f64; 2]) =
+    ([1.0, -2.0, 1.0], [-1.99004745483398, 0.99007225036621]);
 
 /// The rate at which BS.1770 tabulates the filters.
 const REFERENCE_RATE: f64 = 48000.0;
@@ -61,7 +73,13 @@ pub fn redesign(b: [f64; 3], a: [f64; 2], from_rate: f64, to_rate: f64) -> Biqua
     let a = [1.0, a[0], a[1]];
     // Inverse bilinear, s = c (1 - 1/z) / (1 + 1/z), c = 2 fs: polynomials in s (s^2, s, 1).
     let c = 2.0 * from_rate;
-    let analog = |p: [f64; 3]| [p[0] - p[1] + p[2], 2.0 * c * (p[0] - p[2]), c * c * (p[0] + p[1] + p[2])];
+    let analog = |p: [f64; 3]| {
+        [
+            p[0] - p[1] + p[2],
+            2.0 * c * (p[0] - p[2]),
+            c * c * (p[0] + p[1] + p[2]),
+        ]
+    };
     let (n, d) = (analog(b), analog(a));
     // Natural frequency of the denominator and the prototype normalised at it (p = s / w0).
     let w0 = (d[2] / d[0]).sqrt();
@@ -76,7 +94,10 @@ pub fn redesign(b: [f64; 3], a: [f64; 2], from_rate: f64, to_rate: f64) -> Biqua
         [q2 + q1 + q0, 2.0 * (q0 - q2), q2 - q1 + q0]
     };
     let (nb, da) = (digital(n), digital(d));
-    Biquad::new([nb[0] / da[0], nb[1] / da[0], nb[2] / da[0]], [da[1] / da[0], da[2] / da[0]])
+    Biquad::new(
+        [nb[0] / da[0], nb[1] / da[0], nb[2] / da[0]],
+        [da[1] / da[0], da[2] / da[0]],
+    )
 }
 
 /// The two-stage K-weighting filter for one channel.
@@ -117,10 +138,22 @@ mod tests {
     #[test]
     fn reproduces_the_bs1770_table_at_48k() {
         let k = KWeighting::new(48000);
-        for (got, want) in k.shelf.b.iter().chain(&k.shelf.a).zip(STAGE1_48K.0.iter().chain(&STAGE1_48K.1)) {
+        for (got, want) in k
+            .shelf
+            .b
+            .iter()
+            .chain(&k.shelf.a)
+            .zip(STAGE1_48K.0.iter().chain(&STAGE1_48K.1))
+        {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
-        for (got, want) in k.highpass.b.iter().chain(&k.highpass.a).zip(STAGE2_48K.0.iter().chain(&STAGE2_48K.1)) {
+        for (got, want) in k
+            .highpass
+            .b
+            .iter()
+            .chain(&k.highpass.a)
+            .zip(STAGE2_48K.0.iter().chain(&STAGE2_48K.1))
+        {
             assert!((got - want).abs() < 1e-12, "{got} vs {want}");
         }
     }
@@ -130,7 +163,9 @@ mod tests {
         let reference = KWeighting::new(48000);
         for rate in [32000u32, 44100, 88200, 96000, 192000] {
             let k = KWeighting::new(rate);
-            for f in [20.0, 40.0, 100.0, 500.0, 997.0, 1500.0, 3000.0, 6000.0, 10000.0, 14000.0] {
+            for f in [
+                20.0, 40.0, 100.0, 500.0, 997.0, 1500.0, 3000.0, 6000.0, 10000.0, 14000.0,
+            ] {
                 if f > 0.45 * rate as f64 {
                     continue;
                 }

@@ -207,7 +207,10 @@ impl LoudnessMeter {
         let finite = |x: f64| if x.is_finite() { Some(x) } else { None };
         Loudness {
             integrated: integrated(&self.blocks, None),
-            dialogue_gated: self.dialogue.as_ref().and_then(|_| integrated(&self.blocks, Some(&self.dialogue_blocks))),
+            dialogue_gated: self
+                .dialogue
+                .as_ref()
+                .and_then(|_| integrated(&self.blocks, Some(&self.dialogue_blocks))),
             range: loudness_range(&self.short_term),
             max_momentary: finite(self.max_momentary),
             max_short_term: finite(self.max_short_term),
@@ -235,13 +238,18 @@ pub fn integrated(blocks: &[f64], gate_by: Option<&[f64]>) -> Option<f64> {
     let gate = gate_by.unwrap_or(blocks);
     let above_abs = |j: usize| lufs(gate[j]) > ABSOLUTE_GATE;
     let relative = lufs(gated_mean(gate, above_abs)?) + RELATIVE_GATE;
-    let pass = |j: usize| above_abs(j) && lufs(gate[j]) > relative && lufs(blocks[j]) > ABSOLUTE_GATE;
+    let pass =
+        |j: usize| above_abs(j) && lufs(gate[j]) > relative && lufs(blocks[j]) > ABSOLUTE_GATE;
     gated_mean(blocks, pass).map(lufs)
 }
 
 /// EBU Tech 3342 loudness range of short-term loudness values (LUFS, >= 10 per second).
 pub fn loudness_range(short_term: &[f64]) -> Option<f64> {
-    let above: Vec<f64> = short_term.iter().copied().filter(|&l| l >= ABSOLUTE_GATE).collect();
+    let above: Vec<f64> = short_term
+        .iter()
+        .copied()
+        .filter(|&l| l >= ABSOLUTE_GATE)
+        .collect();
     if above.is_empty() {
         return None;
     }

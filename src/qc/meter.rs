@@ -106,7 +106,12 @@ pub struct SystemMeter {
 
 impl SystemMeter {
     /// A meter for `system` at `rate` Hz; `min_silence` frames make a reported silence run.
-    pub fn new(system: &System, rate: u32, interp: Arc<Interpolator>, min_silence: u64) -> SystemMeter {
+    pub fn new(
+        system: &System,
+        rate: u32,
+        interp: Arc<Interpolator>,
+        min_silence: u64,
+    ) -> SystemMeter {
         let n = system.channels();
         let stereo = n == 2 && matches!(system.kind, SystemKind::Own | SystemKind::FoldDown);
         SystemMeter {
@@ -118,7 +123,10 @@ impl SystemMeter {
             sums: vec![(0.0, 0.0); n],
             lr: (n == 2).then_some([0.0; 3]),
             pairs: (system.kind == SystemKind::Own && n > 1).then(|| vec![0.0; n * n]),
-            silence: SilenceTracker { min_frames: min_silence.max(1), ..Default::default() },
+            silence: SilenceTracker {
+                min_frames: min_silence.max(1),
+                ..Default::default()
+            },
             frames: 0,
             planar: Vec::new(),
             scratch: Vec::new(),
@@ -202,8 +210,14 @@ impl SystemMeter {
             loudness: self.loudness.finish(),
             mono_loudness: self.mono.map(|(m, _)| m.finish()),
             channels,
-            correlation: self.lr.and_then(|[lr, ll, rr]| (ll > 0.0 && rr > 0.0).then(|| lr / (ll * rr).sqrt())),
-            pairs: self.pairs.map(|p| p.into_iter().map(|s| if frames > 0 { s / frames as f64 } else { 0.0 }).collect()),
+            correlation: self
+                .lr
+                .and_then(|[lr, ll, rr]| (ll > 0.0 && rr > 0.0).then(|| lr / (ll * rr).sqrt())),
+            pairs: self.pairs.map(|p| {
+                p.into_iter()
+                    .map(|s| if frames > 0 { s / frames as f64 } else { 0.0 })
+                    .collect()
+            }),
             leading_silence: leading,
             trailing_silence: trailing,
             silences: silence.runs,

@@ -45,7 +45,11 @@ pub struct QcOptions {
 
 impl Default for QcOptions {
     fn default() -> Self {
-        QcOptions { min_silence_s: 0.5, out_of_phase_below: -0.5, mono_loss_warning_lu: 6.0 }
+        QcOptions {
+            min_silence_s: 0.5,
+            out_of_phase_below: -0.5,
+            mono_loss_warning_lu: 6.0,
+        }
     }
 }
 
@@ -61,9 +65,16 @@ pub struct Analyzer {
 impl Analyzer {
     /// An analyzer for a mix of `channels` channels at `rate` Hz measured on `systems` (the
     /// first should be the mix's own layout).
-    pub fn new(rate: u32, channels: usize, systems: Vec<System>, options: QcOptions) -> Result<Analyzer> {
+    pub fn new(
+        rate: u32,
+        channels: usize,
+        systems: Vec<System>,
+        options: QcOptions,
+    ) -> Result<Analyzer> {
         if !(8000..=768_000).contains(&rate) {
-            return Err(Error::Invalid(format!("sample rate {rate} Hz: expected 8000 to 768000 Hz")));
+            return Err(Error::Invalid(format!(
+                "sample rate {rate} Hz: expected 8000 to 768000 Hz"
+            )));
         }
         if systems.is_empty() {
             return Err(Error::Invalid("no system to measure".into()));
@@ -77,7 +88,13 @@ impl Analyzer {
                 (s, m)
             })
             .collect();
-        Ok(Analyzer { rate, channels, options, systems, frames: 0 })
+        Ok(Analyzer {
+            rate,
+            channels,
+            options,
+            systems,
+            frames: 0,
+        })
     }
 
     /// The sample rate.
@@ -134,14 +151,41 @@ impl Analyzer {
                 (sys, m.finish())
             })
             .collect();
-        let own_pairs = parts.iter().find(|(s, _)| s.kind == SystemKind::Own).and_then(|(s, m)| {
-            m.pairs.clone().map(|p| (s.labels.clone(), m.channels.iter().map(|c| c.mean_square).collect::<Vec<_>>(), p))
-        });
-        let own_integrated = parts.iter().find(|(s, _)| s.kind == SystemKind::Own).and_then(|(_, m)| m.loudness.integrated);
+        let own_pairs = parts
+            .iter()
+            .find(|(s, _)| s.kind == SystemKind::Own)
+            .and_then(|(s, m)| {
+                m.pairs.clone().map(|p| {
+                    (
+                        s.labels.clone(),
+                        m.channels.iter().map(|c| c.mean_square).collect::<Vec<_>>(),
+                        p,
+                    )
+                })
+            });
+        let own_integrated = parts
+            .iter()
+            .find(|(s, _)| s.kind == SystemKind::Own)
+            .and_then(|(_, m)| m.loudness.integrated);
         let systems = parts
             .drain(..)
-            .map(|(sys, m)| report::SystemReport::build(&sys, m, rate, own_integrated, own_pairs.as_ref(), &options))
+            .map(|(sys, m)| {
+                report::SystemReport::build(
+                    &sys,
+                    m,
+                    rate,
+                    own_integrated,
+                    own_pairs.as_ref(),
+                    &options,
+                )
+            })
             .collect();
-        Report { sample_rate: rate, duration_s: self.frames as f64 / rate as f64, spec: None, passed: true, systems }
+        Report {
+            sample_rate: rate,
+            duration_s: self.frames as f64 / rate as f64,
+            spec: None,
+            passed: true,
+            systems,
+        }
     }
 }

@@ -158,14 +158,21 @@ impl SystemReport {
                 dc_offset: c.mean,
             })
             .collect();
-        let max = |f: fn(&ChannelReport) -> Option<f64>| channels.iter().filter_map(f).fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+        let max = |f: fn(&ChannelReport) -> Option<f64>| {
+            channels
+                .iter()
+                .filter_map(f)
+                .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))))
+        };
         let integrated = m.loudness.integrated;
         let mono_loss = match (&m.mono_loudness, integrated) {
             (Some(mono), Some(l)) => Some(mono.integrated.map_or(f64::INFINITY, |mi| l - mi)),
             _ => None,
         };
         let out_of_phase = match (sys.kind, &sys.mono_gains, own_pairs) {
-            (SystemKind::Mono, Some(g), Some(p)) => out_of_phase_pairs(g, p, options.out_of_phase_below),
+            (SystemKind::Mono, Some(g), Some(p)) => {
+                out_of_phase_pairs(g, p, options.out_of_phase_below)
+            }
             _ => Vec::new(),
         };
         let mut r = SystemReport {
@@ -188,7 +195,14 @@ impl SystemReport {
             out_of_phase,
             leading_silence_s: secs(m.leading_silence),
             trailing_silence_s: secs(m.trailing_silence),
-            silences: m.silences.iter().map(|&(s, n)| Silence { start_s: secs(s), duration_s: secs(n) }).collect(),
+            silences: m
+                .silences
+                .iter()
+                .map(|&(s, n)| Silence {
+                    start_s: secs(s),
+                    duration_s: secs(n),
+                })
+                .collect(),
             channels,
             checks: Vec::new(),
             warnings: Vec::new(),
@@ -199,7 +213,12 @@ impl SystemReport {
         r
     }
 
-    fn find_warnings(&self, mono_loss: Option<f64>, silence_count: u64, options: &QcOptions) -> Vec<String> {
+    fn find_warnings(
+        &self,
+        mono_loss: Option<f64>,
+        silence_count: u64,
+        options: &QcOptions,
+    ) -> Vec<String> {
         let mut w = Vec::new();
         let clipped: Vec<String> = self
             .channels
@@ -211,11 +230,18 @@ impl SystemReport {
             w.push(format!("clipped samples in {}", clipped.join(", ")));
         }
         if let Some(tp) = self.true_peak_dbtp.filter(|&tp| tp > 0.0) {
-            w.push(format!("true peak {tp:+.1} dBTP: inter-sample overs will clip a converter"));
+            w.push(format!(
+                "true peak {tp:+.1} dBTP: inter-sample overs will clip a converter"
+            ));
         }
         for c in &self.channels {
             if c.dc_offset.abs() >= 0.001 {
-                w.push(format!("{}: DC offset {:+.4} ({:.1} dBFS)", c.label, c.dc_offset, 20.0 * c.dc_offset.abs().log10()));
+                w.push(format!(
+                    "{}: DC offset {:+.4} ({:.1} dBFS)",
+                    c.label,
+                    c.dc_offset,
+                    20.0 * c.dc_offset.abs().log10()
+                ));
             }
         }
         if let Some(loss) = mono_loss.filter(|&l| l > options.mono_loss_warning_lu) {
@@ -238,7 +264,11 @@ impl SystemReport {
             ));
         }
         if silence_count > 0 {
-            let longest = self.silences.iter().map(|s| s.duration_s).fold(0.0, f64::max);
+            let longest = self
+                .silences
+                .iter()
+                .map(|s| s.duration_s)
+                .fold(0.0, f64::max);
             w.push(format!(
                 "{silence_count} run(s) of digital silence inside the programme (longest {longest:.2} s, first at {})",
                 timecode(self.silences.first().map_or(0.0, |s| s.start_s))
@@ -270,7 +300,8 @@ fn out_of_phase_pairs(gains: &[f64], own: &OwnPairs, below: f64) -> Vec<OutOfPha
                     a: labels[i].clone(),
                     b: labels[j].clone(),
                     correlation: r,
-                    mono_change_db: (together > apart * 1e-12).then(|| 10.0 * (together / apart).log10()),
+                    mono_change_db: (together > apart * 1e-12)
+                        .then(|| 10.0 * (together / apart).log10()),
                 });
             }
         }
@@ -281,7 +312,13 @@ fn out_of_phase_pairs(gains: &[f64], own: &OwnPairs, below: f64) -> Vec<OutOfPha
 /// `hh:mm:ss.mmm` for seconds.
 pub fn timecode(s: f64) -> String {
     let ms = (s * 1000.0).round() as u64;
-    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
 }
 
 /// True if a check with `systems` applies to a system named `name` of `kind`.
@@ -300,9 +337,17 @@ fn at_most(check: &Check, value: Option<f64>, limit: f64, unit: &str) -> CheckRe
             check: check.describe(),
             measured: Some(v),
             passed: v <= limit,
-            detail: format!("{v:.1} {unit} ({} the limit {limit:.1})", if v <= limit { "within" } else { "above" }),
+            detail: format!(
+                "{v:.1} {unit} ({} the limit {limit:.1})",
+                if v <= limit { "within" } else { "above" }
+            ),
         },
-        None => CheckResult { check: check.describe(), measured: None, passed: true, detail: "silent: nothing to measure".into() },
+        None => CheckResult {
+            check: check.describe(),
+            measured: None,
+            passed: true,
+            detail: "silent: nothing to measure".into(),
+        },
     }
 }
 
@@ -318,7 +363,10 @@ impl Report {
                 }
             }
         }
-        self.passed = self.systems.iter().all(|s| s.checks.iter().all(|c| c.passed));
+        self.passed = self
+            .systems
+            .iter()
+            .all(|s| s.checks.iter().all(|c| c.passed));
     }
 }
 
@@ -326,13 +374,23 @@ impl Report {
 fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
     let describe = c.describe();
     match c {
-        Check::IntegratedLoudness { target, tolerance, gating, .. } => {
+        Check::IntegratedLoudness {
+            target,
+            tolerance,
+            gating,
+            ..
+        } => {
             let (value, note) = match gating {
                 Gating::Programme => (s.integrated_lufs, String::new()),
                 Gating::Dialogue => match s.dialogue_gated_lufs {
                     Some(v) => (Some(v), " (centre-gated)".to_string()),
-                    None if s.channels.iter().any(|c| c.label == "M+000") => (None, " (no dialogue in the centre)".into()),
-                    None => (s.integrated_lufs, " (no centre channel: programme loudness)".into()),
+                    None if s.channels.iter().any(|c| c.label == "M+000") => {
+                        (None, " (no dialogue in the centre)".into())
+                    }
+                    None => (
+                        s.integrated_lufs,
+                        " (no centre channel: programme loudness)".into(),
+                    ),
                 },
             };
             match value {
@@ -350,7 +408,9 @@ fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
                     check: describe,
                     measured: None,
                     passed: false,
-                    detail: format!("no gated loudness{note}: the programme is silent or shorter than 400 ms"),
+                    detail: format!(
+                        "no gated loudness{note}: the programme is silent or shorter than 400 ms"
+                    ),
                 },
             }
         }
@@ -361,7 +421,12 @@ fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
         Check::MaxLoudnessRange { max, .. } => at_most(c, s.loudness_range_lu, *max, "LU"),
         Check::NoClipping { .. } => {
             let n: u64 = s.channels.iter().map(|c| c.clipped_samples).sum();
-            CheckResult { check: describe, measured: Some(n as f64), passed: n == 0, detail: format!("{n} clipped samples") }
+            CheckResult {
+                check: describe,
+                measured: Some(n as f64),
+                passed: n == 0,
+                detail: format!("{n} clipped samples"),
+            }
         }
         Check::MaxSilence { seconds, .. } => {
             let longest = s.silences.iter().map(|r| r.duration_s).fold(0.0, f64::max);
@@ -373,8 +438,18 @@ fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
             }
         }
         Check::MinCorrelation { min, .. } => match s.correlation {
-            Some(r) => CheckResult { check: describe, measured: Some(r), passed: r >= *min, detail: format!("correlation {r:+.2}") },
-            None => CheckResult { check: describe, measured: None, passed: true, detail: "not a two-channel system or silent".into() },
+            Some(r) => CheckResult {
+                check: describe,
+                measured: Some(r),
+                passed: r >= *min,
+                detail: format!("correlation {r:+.2}"),
+            },
+            None => CheckResult {
+                check: describe,
+                measured: None,
+                passed: true,
+                detail: "not a two-channel system or silent".into(),
+            },
         },
         Check::MaxMonoLoss { max } => match s.loudness_change_lu {
             Some(d) => CheckResult {
@@ -391,13 +466,25 @@ fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
             },
         },
         Check::NoOutOfPhase { min } => {
-            let bad: Vec<String> =
-                s.out_of_phase.iter().filter(|p| p.correlation < *min).map(|p| format!("{}/{} {:+.2}", p.a, p.b, p.correlation)).collect();
+            let bad: Vec<String> = s
+                .out_of_phase
+                .iter()
+                .filter(|p| p.correlation < *min)
+                .map(|p| format!("{}/{} {:+.2}", p.a, p.b, p.correlation))
+                .collect();
             CheckResult {
                 check: describe,
-                measured: s.out_of_phase.iter().map(|p| p.correlation).reduce(f64::min),
+                measured: s
+                    .out_of_phase
+                    .iter()
+                    .map(|p| p.correlation)
+                    .reduce(f64::min),
                 passed: bad.is_empty(),
-                detail: if bad.is_empty() { "none".into() } else { bad.join(", ") },
+                detail: if bad.is_empty() {
+                    "none".into()
+                } else {
+                    bad.join(", ")
+                },
             }
         }
     }
@@ -412,7 +499,11 @@ impl Report {
     /// The report as a readable table.
     pub fn to_table(&self) -> String {
         let mut t = String::new();
-        t.push_str(&format!("duration {}  ({} Hz)\n", timecode(self.duration_s), self.sample_rate));
+        t.push_str(&format!(
+            "duration {}  ({} Hz)\n",
+            timecode(self.duration_s),
+            self.sample_rate
+        ));
         t.push_str(&format!(
             "{:<10} {:>9} {:>7} {:>9} {:>9} {:>8} {:>8} {:>8} {:>7}\n",
             "system", "I LUFS", "LRA LU", "M max", "S max", "TP dBTP", "SP dBFS", "vs mix", "corr"
@@ -427,13 +518,17 @@ impl Report {
                 fmt(s.max_short_term_lufs, 1),
                 fmt(s.true_peak_dbtp, 1),
                 fmt(s.sample_peak_dbfs, 1),
-                s.loudness_change_lu.map_or("".into(), |d| format!("{d:+.1}")),
+                s.loudness_change_lu
+                    .map_or("".into(), |d| format!("{d:+.1}")),
                 s.correlation.map_or("".into(), |r| format!("{r:+.2}")),
             ));
         }
         for s in &self.systems {
             t.push_str(&format!("\n{} channels:\n", s.system));
-            t.push_str(&format!("  {:<8} {:>9} {:>9} {:>9} {:>8} {:>10}\n", "channel", "peak", "TP", "RMS", "clipped", "DC"));
+            t.push_str(&format!(
+                "  {:<8} {:>9} {:>9} {:>9} {:>8} {:>10}\n",
+                "channel", "peak", "TP", "RMS", "clipped", "DC"
+            ));
             for c in &s.channels {
                 t.push_str(&format!(
                     "  {:<8} {:>9} {:>9} {:>9} {:>8} {:>+10.5}\n",
@@ -458,14 +553,22 @@ impl Report {
                 ));
             }
             for c in &s.checks {
-                t.push_str(&format!("  [{}] {}: {}\n", if c.passed { "PASS" } else { "FAIL" }, c.check, c.detail));
+                t.push_str(&format!(
+                    "  [{}] {}: {}\n",
+                    if c.passed { "PASS" } else { "FAIL" },
+                    c.check,
+                    c.detail
+                ));
             }
             for w in &s.warnings {
                 t.push_str(&format!("  warning: {w}\n"));
             }
         }
         if let Some(spec) = &self.spec {
-            t.push_str(&format!("\nspec {spec}: {}\n", if self.passed { "PASSED" } else { "FAILED" }));
+            t.push_str(&format!(
+                "\nspec {spec}: {}\n",
+                if self.passed { "PASSED" } else { "FAILED" }
+            ));
         }
         t
     }

@@ -44,6 +44,7 @@ pub enum Gating {
 
 /// One check of a delivery spec.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum Check {
     /// Integrated loudness within `target +- tolerance` LUFS.
     IntegratedLoudness {
@@ -157,13 +158,19 @@ impl Spec {
     pub fn builtin() -> Vec<Spec> {
         BUILTIN
             .iter()
-            .map(|(f, t)| Spec::parse(t, &format!("built-in specs/{f}")).expect("built-in specs are valid (tested)"))
+            .map(|(f, t)| {
+                Spec::parse(t, &format!("built-in specs/{f}"))
+                    .expect("built-in specs are valid (tested)")
+            })
             .collect()
     }
 
     /// A built-in spec by name (case-insensitive), else a RON file at that path.
     pub fn resolve(name_or_path: &str) -> Result<Spec> {
-        if let Some(s) = Spec::builtin().into_iter().find(|s| s.name.eq_ignore_ascii_case(name_or_path)) {
+        if let Some(s) = Spec::builtin()
+            .into_iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name_or_path))
+        {
             return Ok(s);
         }
         let path = Path::new(name_or_path);
@@ -211,7 +218,9 @@ impl Spec {
                 }
             };
             match c {
-                Check::IntegratedLoudness { target, tolerance, .. } => {
+                Check::IntegratedLoudness {
+                    target, tolerance, ..
+                } => {
                     finite(*target, "target")?;
                     finite(*tolerance, "tolerance")?;
                     if *tolerance < 0.0 {
@@ -222,7 +231,9 @@ impl Spec {
                 | Check::MaxSamplePeak { limit, .. }
                 | Check::MaxShortTerm { limit, .. }
                 | Check::MaxMomentary { limit, .. } => finite(*limit, "limit")?,
-                Check::MaxLoudnessRange { max, .. } | Check::MaxMonoLoss { max } => finite(*max, "max")?,
+                Check::MaxLoudnessRange { max, .. } | Check::MaxMonoLoss { max } => {
+                    finite(*max, "max")?
+                }
                 Check::MaxSilence { seconds, .. } => {
                     finite(*seconds, "seconds")?;
                     if *seconds < 0.0 {
@@ -246,9 +257,18 @@ impl Check {
     /// A one-line description, e.g. `integrated loudness -23.0 +-0.5 LUFS`.
     pub fn describe(&self) -> String {
         match self {
-            Check::IntegratedLoudness { target, tolerance, gating, .. } => format!(
+            Check::IntegratedLoudness {
+                target,
+                tolerance,
+                gating,
+                ..
+            } => format!(
                 "{}integrated loudness {target:.1} ±{tolerance} LUFS",
-                if *gating == Gating::Dialogue { "dialogue-gated " } else { "" }
+                if *gating == Gating::Dialogue {
+                    "dialogue-gated "
+                } else {
+                    ""
+                }
             ),
             Check::MaxTruePeak { limit, .. } => format!("true peak <= {limit:.1} dBTP"),
             Check::MaxSamplePeak { limit, .. } => format!("sample peak <= {limit:.1} dBFS"),
@@ -256,10 +276,14 @@ impl Check {
             Check::MaxMomentary { limit, .. } => format!("max momentary <= {limit:.1} LUFS"),
             Check::MaxLoudnessRange { max, .. } => format!("loudness range <= {max:.1} LU"),
             Check::NoClipping { .. } => "no clipped samples".into(),
-            Check::MaxSilence { seconds, .. } => format!("no digital silence longer than {seconds} s inside the programme"),
+            Check::MaxSilence { seconds, .. } => {
+                format!("no digital silence longer than {seconds} s inside the programme")
+            }
             Check::MinCorrelation { min, .. } => format!("stereo correlation >= {min:.2}"),
             Check::MaxMonoLoss { max } => format!("mono fold-down loses <= {max:.1} LU"),
-            Check::NoOutOfPhase { min } => format!("no channel pair cancelling in mono (correlation < {min:.2})"),
+            Check::NoOutOfPhase { min } => {
+                format!("no channel pair cancelling in mono (correlation < {min:.2})")
+            }
         }
     }
 
@@ -275,7 +299,9 @@ impl Check {
             | Check::NoClipping { systems }
             | Check::MaxSilence { systems, .. }
             | Check::MinCorrelation { systems, .. } => systems.clone(),
-            Check::MaxMonoLoss { .. } | Check::NoOutOfPhase { .. } => Systems::Named(vec!["mono".into()]),
+            Check::MaxMonoLoss { .. } | Check::NoOutOfPhase { .. } => {
+                Systems::Named(vec!["mono".into()])
+            }
         }
     }
 }
@@ -299,13 +325,23 @@ mod tests {
 
     #[test]
     fn malformed_specs_are_explained() {
-        let e = Spec::parse("Spec(name: \"x\", checks: [MaxTruePeak(limt: -1.0)])", "my.ron").unwrap_err().to_string();
+        let e = Spec::parse(
+            "Spec(name: \"x\", checks: [MaxTruePeak(limt: -1.0)])",
+            "my.ron",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("my.ron:1:") && e.contains("limt"), "{e}");
-        let e = Spec::parse("Spec(name: \"x\", checks: [])", "my.ron").unwrap_err().to_string();
-        assert!(e.contains("no checks"), "{e}");
-        let e = Spec::parse("Spec(name: \"x\", checks: [IntegratedLoudness(target: -23.0, tolerance: -1.0)])", "my.ron")
+        let e = Spec::parse("Spec(name: \"x\", checks: [])", "my.ron")
             .unwrap_err()
             .to_string();
+        assert!(e.contains("no checks"), "{e}");
+        let e = Spec::parse(
+            "Spec(name: \"x\", checks: [IntegratedLoudness(target: -23.0, tolerance: -1.0)])",
+            "my.ron",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("tolerance"), "{e}");
         let e = Spec::resolve("netflx").unwrap_err().to_string();
         assert!(e.contains("netflx") && e.contains("ebu-r128"), "{e}");

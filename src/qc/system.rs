@@ -51,12 +51,22 @@ impl MatrixFeed {
     pub fn new(gains: Vec<Vec<f64>>) -> Result<MatrixFeed> {
         let inputs = gains.first().map(|r| r.len()).unwrap_or(0);
         if gains.is_empty() || inputs == 0 || gains.iter().any(|r| r.len() != inputs) {
-            return Err(Error::Invalid("a fold-down matrix needs at least one row and equal row lengths".into()));
+            return Err(Error::Invalid(
+                "a fold-down matrix needs at least one row and equal row lengths".into(),
+            ));
         }
         if gains.iter().flatten().any(|g| !g.is_finite()) {
-            return Err(Error::Invalid("a fold-down matrix has a non-finite gain".into()));
+            return Err(Error::Invalid(
+                "a fold-down matrix has a non-finite gain".into(),
+            ));
         }
-        Ok(MatrixFeed { gains: gains.into_iter().map(|r| r.into_iter().map(|g| g as f32).collect()).collect(), inputs })
+        Ok(MatrixFeed {
+            gains: gains
+                .into_iter()
+                .map(|r| r.into_iter().map(|g| g as f32).collect())
+                .collect(),
+            inputs,
+        })
     }
 }
 
@@ -115,7 +125,11 @@ pub struct System {
 
 impl std::fmt::Debug for System {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("System").field("name", &self.name).field("kind", &self.kind).field("labels", &self.labels).finish()
+        f.debug_struct("System")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("labels", &self.labels)
+            .finish()
     }
 }
 
@@ -138,7 +152,11 @@ fn is_centre(s: &Speaker) -> bool {
 
 /// The centre channel's weight vector, if the layout has a front centre.
 fn dialogue_weights(layout: &Layout) -> Option<Vec<f64>> {
-    let w: Vec<f64> = layout.speakers.iter().map(|s| if is_centre(s) { bs1770_weight(s) } else { 0.0 }).collect();
+    let w: Vec<f64> = layout
+        .speakers
+        .iter()
+        .map(|s| if is_centre(s) { bs1770_weight(s) } else { 0.0 })
+        .collect();
     w.iter().any(|&x| x > 0.0).then_some(w)
 }
 
@@ -151,7 +169,9 @@ impl System {
             labels: layout.labels(),
             weights: layout.speakers.iter().map(bs1770_weight).collect(),
             dialogue: dialogue_weights(layout),
-            feed: Box::new(Identity { channels: layout.channels() }),
+            feed: Box::new(Identity {
+                channels: layout.channels(),
+            }),
             mono_gains: None,
         }
     }
@@ -183,9 +203,15 @@ impl System {
     /// difference is what phase cancellation costs.
     pub fn mono(stereo: &[Vec<f64>]) -> Result<System> {
         if stereo.len() != 2 || stereo[0].len() != stereo[1].len() {
-            return Err(Error::Invalid("mono needs a two-row stereo fold-down matrix".into()));
+            return Err(Error::Invalid(
+                "mono needs a two-row stereo fold-down matrix".into(),
+            ));
         }
-        let row: Vec<f64> = stereo[0].iter().zip(&stereo[1]).map(|(l, r)| 0.5 * (l + r)).collect();
+        let row: Vec<f64> = stereo[0]
+            .iter()
+            .zip(&stereo[1])
+            .map(|(l, r)| 0.5 * (l + r))
+            .collect();
         Ok(System {
             name: "mono".into(),
             kind: SystemKind::Mono,
@@ -209,10 +235,20 @@ mod tests {
 
     #[test]
     fn weights_follow_bs1770_table_5() {
-        let w = |name: &str| Layout::resolve(name).unwrap().speakers.iter().map(bs1770_weight).collect::<Vec<_>>();
+        let w = |name: &str| {
+            Layout::resolve(name)
+                .unwrap()
+                .speakers
+                .iter()
+                .map(bs1770_weight)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(w("5.1"), vec![1.0, 1.0, 1.0, 0.0, 1.41, 1.41]);
         // 7.1.4: side surrounds at +-90 weigh 1.41, rears at +-135 and the heights weigh 1.
-        assert_eq!(w("7.1.4"), vec![1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+        assert_eq!(
+            w("7.1.4"),
+            vec![1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+        );
     }
 
     #[test]
