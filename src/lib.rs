@@ -8,13 +8,18 @@
 //! Conventions (see `README.md`): ADM / BS.2051 polar coordinates, azimuth
 //! positive to the left, elevation positive up, distance 1 at the speakers.
 
+pub mod convert;
 pub mod decode;
+pub mod eq;
 pub mod error;
 pub mod geometry;
 pub mod io;
 pub mod layout;
 pub mod panner;
 pub mod qc;
+pub mod render;
+pub mod scene;
+pub mod source;
 
 pub use error::{Error, Result};
 pub use layout::{Layout, Speaker};

@@ -3,7 +3,9 @@
 //! Exit codes: 0 success; 1 an error (bad input, I/O); 2 a usage error (from clap);
 //! 3 a quality-control check failed (`mixstage qc`).
 
+pub mod convert;
 pub mod layouts;
+pub mod render;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +37,10 @@ enum Command {
     Layout(layouts::LayoutCommand),
     /// Print the VBAP gains of every channel for a direction.
     Gains(layouts::GainsArgs),
+    /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
+    Render(render::RenderArgs),
+    /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
+    Convert(convert::ConvertArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -43,6 +49,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layouts(a) => layouts::list(a),
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
+        Command::Render(a) => render::run(a),
+        Command::Convert(a) => convert::run(a),
     };
     match result {
         Ok(code) => code,

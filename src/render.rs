@@ -1,0 +1,606 @@
+//! The streaming render engine: scene + layout -> speaker feeds (and stems).
+//!
+//! Processing runs in blocks of [`BLOCK`] frames with constant memory:
+//!
+//! 1. every object and bed, in parallel (rayon), reads its next block, applies its EQ,
+//!    and computes its channel gains at the block's start and end (VBAP gain times the
+//!    automated gain); an object's gains are interpolated linearly per sample between
+//!    the two, so movement makes no zipper noise;
+//! 2. the output channels, in parallel, sum the members of each stem in scene order,
+//!    and the full mix is the sum of the stems in order.
+//!
+//! Every sum runs in a fixed order, so the output is bit-identical for any number of threads.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::eq::Chain;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::panner::Panner;
+use crate::scene::{self, db_to_gain, group_name, Scene, Source};
+use crate::source::{FileSource, GeneratorState};
+
+/// Frames per processing block (about 21 ms at 48 kHz).
+pub const BLOCK: usize = 1024;
+
+/// Cut-off of the low-pass on object LFE sends, in Hz.
+pub const LFE_SEND_CUTOFF_HZ: f64 = 120.0;
+
+/// Which stems to render.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum GroupFilter {
+    /// Everything.
+    #[default]
+    All,
+    /// Only these groups.
+    Only(Vec<String>),
+    /// Everything except these groups.
+    Without(Vec<String>),
+}
+
+impl GroupFilter {
+    fn admits(&self, g: &str) -> bool {
+        match self {
+            GroupFilter::All => true,
+            GroupFilter::Only(v) => v.iter().any(|x| x == g),
+            GroupFilter::Without(v) => !v.iter().any(|x| x == g),
+        }
+    }
+}
+
+enum Signal {
+    File { file: FileSource, pick: Vec<usize> },
+    Generators(Vec<GeneratorState>),
+}
+
+impl Signal {
+    fn fill(&mut self, out: &mut [Vec<f32>]) -> Result<()> {
+        match self {
+            Signal::File { file, pick } => file.fill(pick, out),
+            Signal::Generators(g) => {
+                for (g, o) in g.iter_mut().zip(out.iter_mut()) {
+                    g.fill(o);
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+enum Kind {
+    Object {
+        keys: Vec<scene::PositionKey>,
+        /// Linear LFE send gain and its low-pass.
+        lfe: Option<(f64, Chain)>,
+        lfe_buf: Vec<f32>,
+    },
+    Bed {
+        /// gains[out][in] from the bed's layout to the output layout.
+        matrix: Vec<Vec<f64>>,
+        /// The bed mixed onto the output channels (planar).
+        out: Vec<Vec<f32>>,
+    },
+}
+
+struct Member {
+    group: usize,
+    /// Planar input block (1 channel for objects, the bed layout's channels for beds).
+    buf: Vec<Vec<f32>>,
+    eq: Vec<Chain>,
+    static_gain: f64,
+    gain_keys: Vec<scene::GainKey>,
+    kind: Kind,
+    /// Per-channel gains at the start and end of the current block (objects).
+    g0: Vec<f64>,
+    g1: Vec<f64>,
+    /// Amplitude at the start of the next block, carried over for continuity.
+    carried: Option<(Vec<f64>, f64)>,
+}
+
+/// A prepared render of a scene onto a layout, producing blocks on demand.
+pub struct Renderer {
+    layout: Layout,
+    panner: Panner,
+    members: Vec<Member>,
+    /// The members' sources, apart so the mix can share `members` across threads.
+    signals: Vec<Signal>,
+    groups: Vec<String>,
+    sample_rate: u32,
+    /// Absolute frame of the next block.
+    pos: u64,
+    end: u64,
+    stem_bufs: Vec<Vec<Vec<f32>>>,
+    mix: Vec<Vec<f32>>,
+}
+
+/// What to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// Start time in seconds.
+    pub start: f64,
+    /// End time in seconds (default: the scene's duration).
+    pub end: Option<f64>,
+    /// Which groups (stems) to include.
+    pub groups: GroupFilter,
+}
+
+impl Renderer {
+    /// Prepares a render: opens the sources, checks rates and channel counts, builds the panner.
+    pub fn new(scene: &Scene, layout: &Layout, opts: &RenderOptions) -> Result<Renderer> {
+        let rate = scene.sample_rate;
+        let panner = Panner::new(layout)?;
+        let all_groups = scene.groups();
+        if let GroupFilter::Only(v) | GroupFilter::Without(v) = &opts.groups {
+            for g in v {
+                if !all_groups.contains(g) {
+                    return Err(Error::Invalid(format!(
+                        "{}: no object or bed is in group '{g}'; the groups are: {}",
+                        scene.origin,
+                        all_groups.join(", ")
+                    )));
+                }
+            }
+        }
+        let groups: Vec<String> = all_groups.into_iter().filter(|g| opts.groups.admits(g)).collect();
+        let channels = layout.channels();
+        let lfe_channels = layout.lfe_channels();
+        let mut members = Vec::new();
+        let mut signals = Vec::new();
+        let mut longest: u64 = 0;
+        let mut any_file = false;
+        for (i, ob) in scene.objects.iter().enumerate() {
+            let g = group_name(&ob.group);
+            let at = format!("{}: object {} ('{}')", scene.origin, i + 1, ob.name);
+            if ob.mute || !opts.groups.admits(g) {
+                continue;
+            }
+            let signal = match &ob.source {
+                Source::File { path, channel } => {
+                    let p = scene.resolve_path(path);
+                    let file = FileSource::open(&p, rate, &at)?;
+                    any_file = true;
+                    longest = longest.max(file.frames().unwrap_or(0));
+                    let c = match (*channel, file.channels()) {
+                        (Some(c), n) if c < n => c,
+                        (Some(c), n) => {
+                            return Err(Error::Invalid(format!(
+                                "{at}: channel {c} does not exist in {} ({n} channels; channels count from 0)",
+                                p.display()
+                            )))
+                        }
+                        (None, 1) => 0,
+                        (None, n) => {
+                            return Err(Error::Invalid(format!(
+                                "{at}: {} has {n} channels but an object is mono; add `channel: N` (0 to {}) to the source",
+                                p.display(),
+                                n - 1
+                            )))
+                        }
+                    };
+                    Signal::File { file, pick: vec![c] }
+                }
+                Source::Generator(gen) => Signal::Generators(vec![GeneratorState::new(gen, rate, i as u64)]),
+            };
+            let lfe = match ob.lfe_send_db {
+                Some(db) if !lfe_channels.is_empty() => {
+                    let share = 1.0 / (lfe_channels.len() as f64).sqrt();
+                    Some((db_to_gain(db) * share, Chain::linkwitz_riley_lowpass(LFE_SEND_CUTOFF_HZ, rate)))
+                }
+                _ => None,
+            };
+            signals.push(signal);
+            members.push(Member {
+                group: groups.iter().position(|x| x == g).expect("admitted group"),
+                buf: vec![vec![0.0; BLOCK]],
+                eq: vec![Chain::new(&ob.eq, rate)],
+                static_gain: db_to_gain(ob.gain_db + scene.master_gain_db),
+                gain_keys: ob.gain.clone(),
+                kind: Kind::Object {
+                    keys: ob.position.clone(),
+                    lfe,
+                    lfe_buf: vec![0.0; BLOCK],
+                },
+                g0: vec![0.0; channels],
+                g1: vec![0.0; channels],
+                carried: None,
+            });
+        }
+        for (i, bed) in scene.beds.iter().enumerate() {
+            let g = group_name(&bed.group);
+            let at = format!("{}: bed {} ('{}')", scene.origin, i + 1, bed.name);
+            if bed.mute || !opts.groups.admits(g) {
+                continue;
+            }
+            let bed_layout = Layout::resolve(&bed.layout).map_err(|e| Error::Invalid(format!("{at}.layout: {e}")))?;
+            let n_in = bed_layout.channels();
+            let signal = match &bed.source {
+                Source::File { path, .. } => {
+                    let p = scene.resolve_path(path);
+                    let file = FileSource::open(&p, rate, &at)?;
+                    if file.channels() != n_in {
+                        return Err(Error::Invalid(format!(
+                            "{at}: {} has {} channels but layout '{}' has {n_in}",
+                            p.display(),
+                            file.channels(),
+                            bed_layout.name
+                        )));
+                    }
+                    any_file = true;
+                    longest = longest.max(file.frames().unwrap_or(0));
+                    Signal::File { file, pick: (0..n_in).collect() }
+                }
+                Source::Generator(gen) => Signal::Generators(
+                    bed_layout
+                        .speakers
+                        .iter()
+                        .enumerate()
+                        .map(|(c, s)| {
+                            let kind = if s.lfe { scene::Generator::Silence } else { gen.clone() };
+                            GeneratorState::new(&kind, rate, 1000 + 97 * i as u64 + c as u64)
+                        })
+                        .collect(),
+                ),
+            };
+            signals.push(signal);
+            members.push(Member {
+                group: groups.iter().position(|x| x == g).expect("admitted group"),
+                buf: vec![vec![0.0; BLOCK]; n_in],
+                eq: (0..n_in).map(|_| Chain::new(&bed.eq, rate)).collect(),
+                static_gain: db_to_gain(bed.gain_db + scene.master_gain_db),
+                gain_keys: bed.gain.clone(),
+                kind: Kind::Bed {
+                    matrix: bed_matrix(&bed_layout, layout)?,
+                    out: vec![vec![0.0; BLOCK]; channels],
+                },
+                g0: Vec::new(),
+                g1: Vec::new(),
+                carried: None,
+            });
+        }
+        let duration = match scene.duration {
+            Some(d) => (d * rate as f64).round() as u64,
+            None if any_file => longest,
+            None => {
+                return Err(Error::Invalid(format!(
+                    "{}: the scene has no file sources to take its length from; set `duration` (seconds)",
+                    scene.origin
+                )))
+            }
+        };
+        let start = time_to_frame(opts.start, rate, "--start")?;
+        let end = match opts.end {
+            Some(e) => time_to_frame(e, rate, "--end")?.min(duration),
+            None => duration,
+        };
+        if start >= end {
+            return Err(Error::Invalid(format!(
+                "nothing to render: start {:.3} s is not before end {:.3} s (the scene lasts {:.3} s)",
+                start as f64 / rate as f64,
+                end as f64 / rate as f64,
+                duration as f64 / rate as f64
+            )));
+        }
+        let mut r = Renderer {
+            layout: layout.clone(),
+            panner,
+            stem_bufs: vec![vec![vec![0.0; BLOCK]; channels]; groups.len()],
+            mix: vec![vec![0.0; BLOCK]; channels],
+            members,
+            signals,
+            groups,
+            sample_rate: rate,
+            pos: 0,
+            end,
+        };
+        r.skip_to(start)?;
+        Ok(r)
+    }
+
+    /// Runs the sources (and their EQ) up to `frame` without mixing, so a partial render
+    /// hears the same signal as the full one.
+    fn skip_to(&mut self, frame: u64) -> Result<()> {
+        while self.pos < frame {
+            let n = ((frame - self.pos) as usize).min(BLOCK);
+            self.members.par_iter_mut().zip(self.signals.par_iter_mut()).try_for_each(|(m, sig)| -> Result<()> {
+                for b in m.buf.iter_mut() {
+                    b.resize(n, 0.0);
+                }
+                sig.fill(&mut m.buf)?;
+                for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
+                    eq.process(b);
+                }
+                if let Kind::Object { lfe: Some((_, lp)), lfe_buf, .. } = &mut m.kind {
+                    lfe_buf.resize(n, 0.0);
+                    lfe_buf.copy_from_slice(&m.buf[0]);
+                    lp.process(lfe_buf);
+                }
+                Ok(())
+            })?;
+            self.pos += n as u64;
+        }
+        Ok(())
+    }
+
+    /// The output layout.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The stems rendered, in order.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// The sample rate.
+    pub fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    /// Frames left to render.
+    pub fn remaining(&self) -> u64 {
+        self.end - self.pos
+    }
+
+    /// Renders the next block. Returns the number of frames (0 at the end); the mix is
+    /// then in [`Renderer::mix`] and each stem in [`Renderer::stem`], planar.
+    pub fn next_block(&mut self) -> Result<usize> {
+        let n = (self.remaining() as usize).min(BLOCK);
+        if n == 0 {
+            return Ok(0);
+        }
+        let rate = self.sample_rate as f64;
+        let t0 = self.pos as f64 / rate;
+        let t1 = (self.pos + n as u64) as f64 / rate;
+        let panner = &self.panner;
+        let lfe_channels = self.layout.lfe_channels();
+        self.members.par_iter_mut().zip(self.signals.par_iter_mut()).try_for_each(|(m, sig)| -> Result<()> {
+            for b in m.buf.iter_mut() {
+                b.resize(n, 0.0);
+            }
+            sig.fill(&mut m.buf)?;
+            for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
+                eq.process(b);
+            }
+            let amp_at = |t: f64| m.static_gain * db_to_gain(scene::gain_db_at(&m.gain_keys, t));
+            match &mut m.kind {
+                Kind::Object { keys, lfe, lfe_buf } => {
+                    let (pan0, a0) = match m.carried.take() {
+                        Some(c) => c,
+                        None => (panner.gains(scene::position_at(keys, t0)), amp_at(t0)),
+                    };
+                    let pan1 = panner.gains(scene::position_at(keys, t1));
+                    let a1 = amp_at(t1);
+                    for c in 0..pan0.len() {
+                        m.g0[c] = pan0[c] * a0;
+                        m.g1[c] = pan1[c] * a1;
+                    }
+                    if let Some((send, lp)) = lfe {
+                        lfe_buf.resize(n, 0.0);
+                        lfe_buf.copy_from_slice(&m.buf[0]);
+                        lp.process(lfe_buf);
+                        for &c in &lfe_channels {
+                            m.g0[c] = *send * a0;
+                            m.g1[c] = *send * a1;
+                        }
+                    }
+                    m.carried = Some((pan1, a1));
+                }
+                Kind::Bed { matrix, out } => {
+                    let a0 = m.carried.take().map(|c| c.1).unwrap_or_else(|| amp_at(t0));
+                    let a1 = amp_at(t1);
+                    m.carried = Some((Vec::new(), a1));
+                    for (o, row) in out.iter_mut().zip(matrix.iter()) {
+                        o.resize(n, 0.0);
+                        o.iter_mut().for_each(|x| *x = 0.0);
+                        for (inp, &g) in m.buf.iter().zip(row.iter()) {
+                            if g != 0.0 {
+                                for (x, &s) in o.iter_mut().zip(inp.iter()) {
+                                    *x += (g as f32) * s;
+                                }
+                            }
+                        }
+                        ramp(o, a0, a1);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        let members = &self.members;
+        let lfe_set = &lfe_channels;
+        // Mix: parallel over output channels, fixed order inside.
+        let channels = self.layout.channels();
+        let mut per_channel: Vec<(usize, Vec<Vec<f32>>, Vec<f32>)> = (0..channels)
+            .map(|c| {
+                (
+                    c,
+                    self.stem_bufs.iter_mut().map(|s| std::mem::take(&mut s[c])).collect(),
+                    std::mem::take(&mut self.mix[c]),
+                )
+            })
+            .collect();
+        per_channel.par_iter_mut().for_each(|(c, stems, mix)| {
+            let c = *c;
+            for s in stems.iter_mut() {
+                s.resize(n, 0.0);
+                s.iter_mut().for_each(|x| *x = 0.0);
+            }
+            for m in members {
+                let dst = &mut stems[m.group];
+                match &m.kind {
+                    Kind::Object { lfe_buf, .. } => {
+                        let (g0, g1) = (m.g0[c], m.g1[c]);
+                        if g0 == 0.0 && g1 == 0.0 {
+                            continue;
+                        }
+                        let src = if lfe_set.contains(&c) { lfe_buf } else { &m.buf[0] };
+                        let step = (g1 - g0) / n as f64;
+                        for (i, (d, &x)) in dst.iter_mut().zip(src.iter()).enumerate() {
+                            *d += x * (g0 + step * i as f64) as f32;
+                        }
+                    }
+                    Kind::Bed { out, .. } => {
+                        for (d, &x) in dst.iter_mut().zip(out[c].iter()) {
+                            *d += x;
+                        }
+                    }
+                }
+            }
+            mix.resize(n, 0.0);
+            mix.iter_mut().for_each(|x| *x = 0.0);
+            for s in stems.iter() {
+                for (d, &x) in mix.iter_mut().zip(s.iter()) {
+                    *d += x;
+                }
+            }
+        });
+        for (c, stems, mix) in per_channel {
+            for (g, s) in stems.into_iter().enumerate() {
+                self.stem_bufs[g][c] = s;
+            }
+            self.mix[c] = mix;
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    /// The full mix of the last block, planar (one Vec per output channel).
+    pub fn mix(&self) -> &[Vec<f32>] {
+        &self.mix
+    }
+
+    /// Stem `g` (index into [`Renderer::groups`]) of the last block, planar.
+    pub fn stem(&self, g: usize) -> &[Vec<f32>] {
+        &self.stem_bufs[g]
+    }
+}
+
+/// Multiplies a block by a gain ramping linearly from `a0` to `a1`.
+fn ramp(x: &mut [f32], a0: f64, a1: f64) {
+    let n = x.len();
+    let step = (a1 - a0) / n as f64;
+    for (i, v) in x.iter_mut().enumerate() {
+        *v *= (a0 + step * i as f64) as f32;
+    }
+}
+
+fn time_to_frame(t: f64, rate: u32, what: &str) -> Result<u64> {
+    if !t.is_finite() || t < 0.0 {
+        return Err(Error::Invalid(format!("{what} {t}: expected a non-negative number of seconds")));
+    }
+    Ok((t * rate as f64).round() as u64)
+}
+
+/// The matrix routing a bed's channels onto the output layout (gains[out][in]).
+fn bed_matrix(from: &Layout, to: &Layout) -> Result<Vec<Vec<f64>>> {
+    let panner = Panner::new(to)?;
+    let to_lfe = to.lfe_channels();
+    let mut m = vec![vec![0.0; from.channels()]; to.channels()];
+    for (i, s) in from.speakers.iter().enumerate() {
+        if s.lfe {
+            let share = 1.0 / (to_lfe.len().max(1) as f64).sqrt();
+            for &o in &to_lfe {
+                m[o][i] = share;
+            }
+            continue;
+        }
+        let direct = to
+            .speakers
+            .iter()
+            .position(|t| !t.lfe && (t.is_named(&s.label) || s.aliases.iter().any(|a| t.is_named(a))));
+        match direct {
+            Some(o) => m[o][i] = 1.0,
+            None => {
+                for (o, g) in panner.gains_polar(s.azimuth, s.elevation).into_iter().enumerate() {
+                    m[o][i] = g;
+                }
+            }
+        }
+    }
+    Ok(m)
+}
+
+/// The outcome of [`render_to_files`].
+#[derive(Debug, Clone)]
+pub struct RenderSummary {
+    /// Frames rendered.
+    pub frames: u64,
+    /// The sample rate.
+    pub sample_rate: u32,
+    /// The output layout's channel labels.
+    pub channels: Vec<String>,
+    /// Per channel: the mix's peak level (linear).
+    pub peak: Vec<f32>,
+    /// Per channel: samples clipped by an integer output format.
+    pub clipped: Vec<u64>,
+    /// The files written (mix first, then stems).
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Renders a scene to a WAV file (and, with `stems`, one file per stem beside it named
+/// `<out stem>.<group>.wav`). `progress` is called with the frames done after each block.
+pub fn render_to_files(
+    scene: &Scene,
+    layout: &Layout,
+    opts: &RenderOptions,
+    out: &Path,
+    format: crate::io::SampleFormat,
+    stems: bool,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<RenderSummary> {
+    use crate::io::WavWriter;
+    let mut r = Renderer::new(scene, layout, opts)?;
+    let mask = layout.wave_channel_mask().unwrap_or(0);
+    let rate = scene.sample_rate;
+    let ch = layout.channels();
+    let mut paths = vec![out.to_path_buf()];
+    if stems {
+        for g in r.groups() {
+            paths.push(stem_path(out, g));
+        }
+    }
+    let mut writers = paths
+        .iter()
+        .map(|p| WavWriter::create(p, rate, ch, format, mask))
+        .collect::<Result<Vec<_>>>()?;
+    let total = r.remaining();
+    let mut done = 0;
+    let mut inter = vec![0f32; BLOCK * ch];
+    loop {
+        let n = r.next_block()?;
+        if n == 0 {
+            break;
+        }
+        for (w, planar) in writers.iter_mut().enumerate() {
+            let src = if w == 0 { r.mix() } else { r.stem(w - 1) };
+            for (c, chan) in src.iter().enumerate() {
+                for f in 0..n {
+                    inter[f * ch + c] = chan[f];
+                }
+            }
+            planar.write(&inter[..n * ch])?;
+        }
+        done += n as u64;
+        progress(done, total);
+    }
+    let mut stats = Vec::new();
+    for w in writers {
+        stats.push(w.finalize(rate, mask)?);
+    }
+    Ok(RenderSummary {
+        frames: done,
+        sample_rate: rate,
+        channels: layout.labels(),
+        peak: stats[0].peak.clone(),
+        clipped: stats[0].clipped.clone(),
+        files: paths,
+    })
+}
+
+/// The file name of a stem: `mix.wav` + `dialogue` -> `mix.dialogue.wav`.
+pub fn stem_path(out: &Path, group: &str) -> std::path::PathBuf {
+    let stem = out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "mix".into());
+    let safe: String = group.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    out.with_file_name(format!("{stem}.{safe}.wav"))
+}

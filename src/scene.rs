@@ -1,0 +1,627 @@
+//! Scenes: audio objects with automated position, gain and EQ, plus channel beds,
+//! grouped into stems. Read from RON files; see the README for the full reference.
+//!
+//! Automation is a list of keyframes. A keyframe's `interp` says how the value travels
+//! *from the previous keyframe to this one*: `Step` jumps at this keyframe's time,
+//! `Linear` moves at constant speed, `Smooth` eases in and out (a cosine ramp). Before the
+//! first keyframe the value is the first keyframe's; after the last, the last one's.
+//! Polar positions interpolate azimuth the short way round unless the keyframe sets
+//! `long_way: true`; Cartesian positions interpolate in x/y/z.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::eq::Band;
+use crate::error::{Error, Result};
+use crate::geometry::{self, Vec3};
+
+/// How a value moves from the previous keyframe to this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Interp {
+    /// Hold the previous value, jump at this keyframe's time.
+    Step,
+    /// Constant-speed movement.
+    #[default]
+    Linear,
+    /// Ease in and out (raised-cosine ramp).
+    Smooth,
+}
+
+/// A built-in test-signal generator, so scenes need no audio files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Generator {
+    /// A sine wave.
+    Sine {
+        /// Frequency in Hz.
+        freq: f64,
+        /// Peak level in dBFS.
+        #[serde(default = "minus_20")]
+        level_db: f64,
+    },
+    /// Pink noise (-3 dB/octave), deterministic for a given seed.
+    PinkNoise {
+        /// RMS level in dBFS.
+        #[serde(default = "minus_20")]
+        level_db: f64,
+        /// Seed of the random sequence.
+        #[serde(default = "one_u64")]
+        seed: u64,
+    },
+    /// A repeating logarithmic sine sweep.
+    Sweep {
+        /// Start frequency in Hz.
+        from: f64,
+        /// End frequency in Hz.
+        to: f64,
+        /// Seconds per sweep (it then starts again).
+        period: f64,
+        /// Peak level in dBFS.
+        #[serde(default = "minus_20")]
+        level_db: f64,
+    },
+    /// A click track: a short 2 kHz tone burst on every beat.
+    Clicks {
+        /// Beats per minute.
+        bpm: f64,
+        /// Peak level in dBFS.
+        #[serde(default = "minus_20")]
+        level_db: f64,
+    },
+    /// Digital silence.
+    Silence,
+}
+
+fn minus_20() -> f64 {
+    -20.0
+}
+fn one_u64() -> u64 {
+    1
+}
+
+/// Where an object's or bed's audio comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub enum Source {
+    /// An audio file (WAV, FLAC, ...); the path is relative to the scene file.
+    File {
+        /// Path of the file, relative to the scene file's folder.
+        path: PathBuf,
+        /// For an object, the channel to use (0-based) of a multichannel file.
+        #[serde(default)]
+        channel: Option<usize>,
+    },
+    /// A built-in generator.
+    Generator(Generator),
+}
+
+/// A position keyframe: polar (`az`, `el`, `distance`) or Cartesian (`x`, `y`, `z`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PositionKey {
+    /// Time in seconds from the start of the scene.
+    pub time: f64,
+    /// Azimuth in degrees, positive to the left.
+    #[serde(default)]
+    pub az: Option<f64>,
+    /// Elevation in degrees, positive up (default 0).
+    #[serde(default)]
+    pub el: Option<f64>,
+    /// Distance (1 = the speakers; default 1). Panning uses the direction only.
+    #[serde(default)]
+    pub distance: Option<f64>,
+    /// Cartesian x, to the right (room = unit cube).
+    #[serde(default)]
+    pub x: Option<f64>,
+    /// Cartesian y, to the front.
+    #[serde(default)]
+    pub y: Option<f64>,
+    /// Cartesian z, up.
+    #[serde(default)]
+    pub z: Option<f64>,
+    /// How the position travels from the previous keyframe to this one.
+    #[serde(default)]
+    pub interp: Interp,
+    /// Polar only: go the long way round in azimuth from the previous keyframe.
+    #[serde(default)]
+    pub long_way: bool,
+}
+
+/// A gain keyframe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GainKey {
+    /// Time in seconds.
+    pub time: f64,
+    /// Gain in dB (interpolated in dB).
+    pub db: f64,
+    /// How the gain travels from the previous keyframe to this one.
+    #[serde(default)]
+    pub interp: Interp,
+}
+
+/// An audio object: a mono source panned to a moving position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Object {
+    /// A unique name.
+    pub name: String,
+    /// The stem it belongs to (e.g. dialogue, music, effects, ambience).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The audio.
+    pub source: Source,
+    /// Static gain in dB.
+    #[serde(default)]
+    pub gain_db: f64,
+    /// Muted objects are not rendered.
+    #[serde(default)]
+    pub mute: bool,
+    /// Position keyframes (at least one).
+    pub position: Vec<PositionKey>,
+    /// Gain automation keyframes (dB), multiplied with `gain_db`.
+    #[serde(default)]
+    pub gain: Vec<GainKey>,
+    /// A send to the LFE channel(s) in dB (low-passed at 120 Hz).
+    #[serde(default)]
+    pub lfe_send_db: Option<f64>,
+    /// EQ bands applied in order.
+    #[serde(default)]
+    pub eq: Vec<Band>,
+}
+
+/// A channel bed: a multichannel source mixed for a given layout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bed {
+    /// A unique name.
+    pub name: String,
+    /// The stem it belongs to.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// The audio: a file with the layout's channel count, or a generator (same signal on
+    /// every non-LFE channel, decorrelated for noise).
+    pub source: Source,
+    /// The layout the bed was mixed for (a built-in name or a layout file path).
+    pub layout: String,
+    /// Static gain in dB.
+    #[serde(default)]
+    pub gain_db: f64,
+    /// Gain automation keyframes (dB).
+    #[serde(default)]
+    pub gain: Vec<GainKey>,
+    /// Muted beds are not rendered.
+    #[serde(default)]
+    pub mute: bool,
+    /// EQ bands applied to every channel.
+    #[serde(default)]
+    pub eq: Vec<Band>,
+}
+
+/// A scene file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// The sample rate of the render; every file source must have it.
+    pub sample_rate: u32,
+    /// Duration in seconds; default: the longest file source.
+    #[serde(default)]
+    pub duration: Option<f64>,
+    /// Master gain in dB applied to everything.
+    #[serde(default)]
+    pub master_gain_db: f64,
+    /// The objects.
+    #[serde(default)]
+    pub objects: Vec<Object>,
+    /// The beds.
+    #[serde(default)]
+    pub beds: Vec<Bed>,
+    /// The folder file paths are relative to (set when loading; not in the file).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// Where the scene came from, for error messages.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// Longest scene accepted (seconds): guards against typos such as a duration in samples.
+pub const MAX_DURATION_S: f64 = 24.0 * 3600.0;
+
+impl Scene {
+    /// Reads, parses and validates a scene file.
+    pub fn load(path: &Path) -> Result<Scene> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Scene::parse(&text, &path.display().to_string(), &base)
+    }
+
+    /// Parses and validates scene RON text; `origin` names it in errors, `base_dir` anchors paths.
+    pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scene> {
+        let opts = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let mut scene: Scene = opts.from_str(text).map_err(|e| {
+            Error::malformed(format!("{origin}:{}:{}", e.span.start.line, e.span.start.col), e.code.to_string())
+        })?;
+        scene.base_dir = base_dir.to_path_buf();
+        scene.origin = origin.to_string();
+        scene.validate()?;
+        Ok(scene)
+    }
+
+    /// Checks every value; errors name the scene file, the object or bed, and the field.
+    pub fn validate(&self) -> Result<()> {
+        let o = &self.origin;
+        let bad = |at: String, msg: String| Error::malformed(format!("{o}: {at}"), msg);
+        if !(8000..=384_000).contains(&self.sample_rate) {
+            return Err(bad("sample_rate".into(), format!("{} Hz is not a supported rate (8000 to 384000)", self.sample_rate)));
+        }
+        if let Some(d) = self.duration {
+            if !d.is_finite() || d <= 0.0 || d > MAX_DURATION_S {
+                return Err(bad("duration".into(), format!("{d} must be a positive number of seconds (at most 24 hours)")));
+            }
+        }
+        finite(self.master_gain_db, || bad("master_gain_db".into(), "must be a finite number of dB".into()))?;
+        let mut names: Vec<&str> = Vec::new();
+        for (i, ob) in self.objects.iter().enumerate() {
+            let at = format!("object {} ('{}')", i + 1, ob.name);
+            if names.contains(&ob.name.as_str()) || ob.name.trim().is_empty() {
+                return Err(bad(at, "object and bed names must be unique and non-empty".into()));
+            }
+            names.push(&ob.name);
+            finite(ob.gain_db, || bad(format!("{at}.gain_db"), "must be a finite number of dB".into()))?;
+            if let Some(s) = ob.lfe_send_db {
+                finite(s, || bad(format!("{at}.lfe_send_db"), "must be a finite number of dB".into()))?;
+            }
+            validate_source(&ob.source, &format!("{o}: {at}.source"))?;
+            if ob.position.is_empty() {
+                return Err(bad(format!("{at}.position"), "needs at least one keyframe, e.g. [(time: 0.0, az: 0.0, el: 0.0)]".into()));
+            }
+            for (k, key) in ob.position.iter().enumerate() {
+                let kat = format!("{at}.position[{k}]");
+                validate_time(key.time, k, ob.position.get(k.wrapping_sub(1)).map(|p| p.time), &kat).map_err(|m| bad(kat.clone(), m))?;
+                let polar = key.az.is_some() || key.el.is_some() || key.distance.is_some();
+                let cart = key.x.is_some() || key.y.is_some() || key.z.is_some();
+                if polar == cart {
+                    return Err(bad(kat, "give either polar az/el[/distance] or Cartesian x/y/z".into()));
+                }
+                for (name, v) in [("az", key.az), ("el", key.el), ("distance", key.distance), ("x", key.x), ("y", key.y), ("z", key.z)] {
+                    if let Some(v) = v {
+                        finite(v, || bad(format!("{kat}.{name}"), format!("{v} is not a finite number")))?;
+                    }
+                }
+                if let Some(el) = key.el {
+                    if !(-90.0..=90.0).contains(&el) {
+                        return Err(bad(format!("{kat}.el"), format!("{el} must be in [-90, 90] degrees")));
+                    }
+                }
+                if let Some(d) = key.distance {
+                    if d < 0.0 {
+                        return Err(bad(format!("{kat}.distance"), format!("{d} must not be negative")));
+                    }
+                }
+                if cart {
+                    if key.x.is_none() || key.y.is_none() || key.z.is_none() {
+                        return Err(bad(kat, "a Cartesian keyframe needs all of x, y and z".into()));
+                    }
+                    let v = Vec3::new(key.x.unwrap(), key.y.unwrap(), key.z.unwrap());
+                    if v.norm() < 1e-9 {
+                        return Err(bad(kat, "the position (0, 0, 0) is the listener's and has no direction".into()));
+                    }
+                } else if key.az.is_none() {
+                    return Err(bad(kat, "a polar keyframe needs az".into()));
+                }
+            }
+            validate_gain_keys(&ob.gain, &at).map_err(|(a, m)| bad(a, m))?;
+            for (b, band) in ob.eq.iter().enumerate() {
+                band.validate(self.sample_rate, &format!("{o}: {at}.eq[{b}]"))?;
+            }
+        }
+        for (i, bed) in self.beds.iter().enumerate() {
+            let at = format!("bed {} ('{}')", i + 1, bed.name);
+            if names.contains(&bed.name.as_str()) || bed.name.trim().is_empty() {
+                return Err(bad(at, "object and bed names must be unique and non-empty".into()));
+            }
+            names.push(&bed.name);
+            finite(bed.gain_db, || bad(format!("{at}.gain_db"), "must be a finite number of dB".into()))?;
+            validate_source(&bed.source, &format!("{o}: {at}.source"))?;
+            if let Source::File { channel: Some(_), .. } = bed.source {
+                return Err(bad(format!("{at}.source"), "a bed uses every channel of its file; `channel` is for objects".into()));
+            }
+            validate_gain_keys(&bed.gain, &at).map_err(|(a, m)| bad(a, m))?;
+            for (b, band) in bed.eq.iter().enumerate() {
+                band.validate(self.sample_rate, &format!("{o}: {at}.eq[{b}]"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The stem names used in the scene, in order of first appearance; members without a
+    /// group belong to the stem "ungrouped".
+    pub fn groups(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let all = self.objects.iter().map(|o| group_name(&o.group)).chain(self.beds.iter().map(|b| group_name(&b.group)));
+        for g in all {
+            if !out.iter().any(|x| x == g) {
+                out.push(g.to_string());
+            }
+        }
+        out
+    }
+
+    /// Resolves a file source path against the scene's folder.
+    pub fn resolve_path(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+}
+
+/// The stem name of an optional group.
+pub fn group_name(g: &Option<String>) -> &str {
+    g.as_deref().unwrap_or("ungrouped")
+}
+
+fn finite(v: f64, err: impl FnOnce() -> Error) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(err())
+    }
+}
+
+fn validate_time(t: f64, k: usize, prev: Option<f64>, _at: &str) -> std::result::Result<(), String> {
+    if !t.is_finite() || t < 0.0 {
+        return Err(format!("time {t} must be a finite, non-negative number of seconds"));
+    }
+    if let (true, Some(p)) = (k > 0, prev) {
+        if t < p {
+            return Err(format!("keyframes out of order: time {t} comes after time {p}; keyframes must be sorted by time"));
+        }
+    }
+    Ok(())
+}
+
+fn validate_gain_keys(keys: &[GainKey], at: &str) -> std::result::Result<(), (String, String)> {
+    for (k, g) in keys.iter().enumerate() {
+        let kat = format!("{at}.gain[{k}]");
+        validate_time(g.time, k, keys.get(k.wrapping_sub(1)).map(|p| p.time), &kat).map_err(|m| (kat.clone(), m))?;
+        if !g.db.is_finite() {
+            return Err((format!("{kat}.db"), format!("{} is not a finite number of dB", g.db)));
+        }
+    }
+    Ok(())
+}
+
+fn validate_source(s: &Source, at: &str) -> Result<()> {
+    let bad = |m: String| Error::malformed(at.to_string(), m);
+    match s {
+        Source::File { path, .. } => {
+            if path.as_os_str().is_empty() {
+                return Err(bad("the file path is empty".into()));
+            }
+        }
+        Source::Generator(g) => {
+            let level = match g {
+                Generator::Sine { freq, level_db } => {
+                    if !freq.is_finite() || *freq <= 0.0 {
+                        return Err(bad(format!("Sine freq {freq} must be a positive number of Hz")));
+                    }
+                    *level_db
+                }
+                Generator::PinkNoise { level_db, .. } => *level_db,
+                Generator::Sweep { from, to, period, level_db } => {
+                    if !(from.is_finite() && to.is_finite() && *from > 0.0 && *to > 0.0) {
+                        return Err(bad(format!("Sweep from {from} / to {to} must be positive frequencies")));
+                    }
+                    if !period.is_finite() || *period <= 0.0 {
+                        return Err(bad(format!("Sweep period {period} must be a positive number of seconds")));
+                    }
+                    *level_db
+                }
+                Generator::Clicks { bpm, level_db } => {
+                    if !bpm.is_finite() || *bpm <= 0.0 || *bpm > 1000.0 {
+                        return Err(bad(format!("Clicks bpm {bpm} must be in (0, 1000]")));
+                    }
+                    *level_db
+                }
+                Generator::Silence => 0.0,
+            };
+            if !level.is_finite() || level > 24.0 {
+                return Err(bad(format!("level_db {level} must be a finite number of dB (at most +24)")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Maps a keyframe parameter `t` in [0, 1] through the interpolation shape.
+pub fn shape(interp: Interp, t: f64) -> f64 {
+    match interp {
+        Interp::Step => {
+            if t >= 1.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Interp::Linear => t,
+        Interp::Smooth => 0.5 - 0.5 * (std::f64::consts::PI * t).cos(),
+    }
+}
+
+/// Finds the keyframe segment for `time`: `(index of the previous key, index of the next key, t)`.
+fn segment<K>(keys: &[K], time_of: impl Fn(&K) -> f64, time: f64) -> (usize, usize, f64) {
+    let n = keys.len();
+    if time <= time_of(&keys[0]) {
+        return (0, 0, 0.0);
+    }
+    if time >= time_of(&keys[n - 1]) {
+        return (n - 1, n - 1, 0.0);
+    }
+    // Binary search for the first key with time > `time`.
+    let next = keys.partition_point(|k| time_of(k) <= time);
+    let prev = next - 1;
+    let (t0, t1) = (time_of(&keys[prev]), time_of(&keys[next]));
+    let t = if t1 > t0 { (time - t0) / (t1 - t0) } else { 1.0 };
+    (prev, next, t)
+}
+
+/// The direction (unit vector) of an object's position automation at `time` seconds.
+pub fn position_at(keys: &[PositionKey], time: f64) -> Vec3 {
+    let (a, b, t) = segment(keys, |k| k.time, time);
+    if a == b {
+        return key_direction(&keys[a]);
+    }
+    let (ka, kb) = (&keys[a], &keys[b]);
+    let s = shape(kb.interp, t);
+    let both_cartesian = ka.x.is_some() && kb.x.is_some();
+    if both_cartesian {
+        let pa = key_vector(ka);
+        let pb = key_vector(kb);
+        let p = pa + (pb - pa) * s;
+        if p.norm() > 1e-9 {
+            return p.normalize();
+        }
+        return if s < 0.5 { pa.normalize() } else { pb.normalize() };
+    }
+    let (az_a, el_a) = key_polar(ka);
+    let (az_b, el_b) = key_polar(kb);
+    let mut diff = geometry::azimuth_difference(az_a, az_b);
+    if kb.long_way && diff != 0.0 {
+        diff -= 360.0 * diff.signum();
+    }
+    let az = az_a + diff * s;
+    let el = el_a + (el_b - el_a) * s;
+    geometry::direction(az, el)
+}
+
+fn key_vector(k: &PositionKey) -> Vec3 {
+    match (k.x, k.y, k.z) {
+        (Some(x), Some(y), Some(z)) => Vec3::new(x, y, z),
+        _ => geometry::polar_to_cartesian(k.az.unwrap_or(0.0), k.el.unwrap_or(0.0), k.distance.unwrap_or(1.0)),
+    }
+}
+
+fn key_polar(k: &PositionKey) -> (f64, f64) {
+    if k.x.is_some() {
+        let (az, el, _) = geometry::cartesian_to_polar(key_vector(k));
+        (az, el)
+    } else {
+        (k.az.unwrap_or(0.0), k.el.unwrap_or(0.0))
+    }
+}
+
+fn key_direction(k: &PositionKey) -> Vec3 {
+    let v = key_vector(k);
+    if v.norm() > 1e-12 {
+        v.normalize()
+    } else {
+        Vec3::new(0.0, 1.0, 0.0)
+    }
+}
+
+/// The automated gain in dB at `time` (0 dB when there are no keyframes).
+pub fn gain_db_at(keys: &[GainKey], time: f64) -> f64 {
+    if keys.is_empty() {
+        return 0.0;
+    }
+    let (a, b, t) = segment(keys, |k| k.time, time);
+    if a == b {
+        return keys[a].db;
+    }
+    let s = shape(keys[b].interp, t);
+    keys[a].db + (keys[b].db - keys[a].db) * s
+}
+
+/// Converts decibels to a linear amplitude factor.
+pub fn db_to_gain(db: f64) -> f64 {
+    10f64.powf(db / 20.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(time: f64, az: f64, el: f64, interp: Interp) -> PositionKey {
+        PositionKey {
+            time,
+            az: Some(az),
+            el: Some(el),
+            interp,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn azimuth_takes_the_short_way_unless_told() {
+        let keys = vec![key(0.0, 170.0, 0.0, Interp::Linear), key(1.0, -170.0, 0.0, Interp::Linear)];
+        let (az, _, _) = geometry::cartesian_to_polar(position_at(&keys, 0.5));
+        assert!((az - 180.0).abs() < 1e-9, "{az}");
+        let mut long = keys.clone();
+        long[1].long_way = true;
+        let (az, _, _) = geometry::cartesian_to_polar(position_at(&long, 0.5));
+        assert!(az.abs() < 1e-9, "{az}");
+    }
+
+    #[test]
+    fn interpolation_shapes() {
+        let keys = vec![key(1.0, 0.0, 0.0, Interp::Linear), key(3.0, 90.0, 0.0, Interp::Step)];
+        let az = |k: &[PositionKey], t| geometry::cartesian_to_polar(position_at(k, t)).0;
+        assert!(az(&keys, 0.0).abs() < 1e-9);
+        assert!(az(&keys, 2.999).abs() < 1e-9);
+        assert!((az(&keys, 3.0) - 90.0).abs() < 1e-9);
+        assert!((az(&keys, 10.0) - 90.0).abs() < 1e-9);
+        let mut lin = keys.clone();
+        lin[1].interp = Interp::Linear;
+        assert!((az(&lin, 1.5) - 22.5).abs() < 1e-9);
+        lin[1].interp = Interp::Smooth;
+        assert!((az(&lin, 2.0) - 45.0).abs() < 1e-9);
+        assert!(az(&lin, 1.5) < 22.5);
+        let g = vec![
+            GainKey { time: 0.0, db: -10.0, interp: Interp::Linear },
+            GainKey { time: 2.0, db: 0.0, interp: Interp::Linear },
+        ];
+        assert!((gain_db_at(&g, 1.0) + 5.0).abs() < 1e-12);
+        assert_eq!(gain_db_at(&[], 1.0), 0.0);
+    }
+
+    #[test]
+    fn cartesian_keys_interpolate_in_the_room() {
+        let c = |t, x, y, z| PositionKey {
+            time: t,
+            x: Some(x),
+            y: Some(y),
+            z: Some(z),
+            ..Default::default()
+        };
+        let keys = vec![c(0.0, 0.0, 1.0, 0.0), c(2.0, 0.0, -1.0, 0.0), c(4.0, 0.0, -1.0, 1.0)];
+        // Half-way from front to back along the y axis passes through the listener: hold a side.
+        let d = position_at(&keys, 3.0);
+        let (az, el, _) = geometry::cartesian_to_polar(d);
+        assert!((az - 180.0).abs() < 1e-9 && (el - 26.565051177).abs() < 1e-6, "{az} {el}");
+    }
+
+    fn parse(text: &str) -> Result<Scene> {
+        Scene::parse(text, "s.ron", Path::new("."))
+    }
+
+    #[test]
+    fn scene_errors_name_the_place() {
+        let ok = "Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Sine(freq: 440.0)), position: [(time: 0.0, az: 0.0)])])";
+        parse(ok).unwrap();
+        let e = parse(&ok.replace("az: 0.0", "az: NaN")).unwrap_err().to_string();
+        assert!(e.contains("object 1 ('a').position[0].az"), "{e}");
+        let e = parse(&ok.replace("(time: 0.0, az: 0.0)", "(time: 1.0, az: 0.0), (time: 0.5, az: 1.0)")).unwrap_err().to_string();
+        assert!(e.contains("out of order") && e.contains("position[1]"), "{e}");
+        let e = parse(&ok.replace("freq: 440.0", "freq: 440.0, volume: 3.0")).unwrap_err().to_string();
+        assert!(e.contains("s.ron:1:") && e.contains("volume"), "{e}");
+        let e = parse(&ok.replace("az: 0.0", "az: 0.0, x: 1.0")).unwrap_err().to_string();
+        assert!(e.contains("either polar"), "{e}");
+        let e = parse("Scene(sample_rate: 48000,\n objects: [").unwrap_err().to_string();
+        assert!(e.contains("s.ron:2:"), "{e}");
+        let e = parse(&ok.replace("1.0, objects", "-1.0, objects")).unwrap_err().to_string();
+        assert!(e.contains("duration"), "{e}");
+    }
+}
