@@ -524,3 +524,42 @@ fn results_do_not_depend_on_the_thread_count() {
     };
     assert_eq!(run(1), run(3));
 }
+
+#[test]
+fn dialogue_gate_follows_the_centre_channel() {
+    // 10 s of dialogue (centre tone at -20 dBFS) over a quiet bed, 1 s of bed alone, then 9 s
+    // of loud music in L/R without dialogue. The centre-gated loudness is that of the first
+    // 10 s alone (the bed-only second keeps the blocks that straddle a change out of it).
+    let rate = RATE as usize;
+    let bed = noise(11, 20 * rate, 0.02);
+    let music = noise(12, 20 * rate, 0.4);
+    let dialogue = tones(RATE, &[(10.0, Some(-20.0)), (10.0, None)]);
+    let lr: Vec<f32> = (0..20 * rate)
+        .map(|k| bed[k] + if k >= 11 * rate { music[k] } else { 0.0 })
+        .collect();
+    let zero = vec![0f32; 20 * rate];
+    let chans = vec![
+        lr.clone(),
+        lr.clone(),
+        dialogue,
+        zero.clone(),
+        zero.clone(),
+        zero,
+    ];
+    let whole = measure("5.1", RATE, &chans);
+    let first: Vec<Vec<f32>> = chans.iter().map(|c| c[..10 * rate].to_vec()).collect();
+    let first = measure("5.1", RATE, &first);
+    let d = whole.systems[0].dialogue_gated_lufs.unwrap();
+    let want = first.systems[0].integrated_lufs.unwrap();
+    assert!(
+        (d - want).abs() < 0.1,
+        "dialogue-gated {d} vs first half {want}"
+    );
+    assert!(
+        whole.systems[0].integrated_lufs.unwrap() > d + 3.0,
+        "the music makes the programme louder"
+    );
+    // Stereo has no centre: no dialogue-gated value.
+    let st = measure("stereo", RATE, &chans[..2]);
+    assert_eq!(st.systems[0].dialogue_gated_lufs, None);
+}

@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod layouts;
+pub mod qc;
 pub mod render;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
     Convert(convert::ConvertArgs),
+    /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
+    Qc(qc::QcArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Gains(a) => layouts::gains(a),
         Command::Render(a) => render::run(a),
         Command::Convert(a) => convert::run(a),
+        Command::Qc(a) => qc::run(a),
     };
     match result {
         Ok(code) => code,

@@ -183,7 +183,7 @@ impl LoudnessMeter {
             }
             (e / n as f64, d / n as f64)
         };
-        let hop = self.subs_done % HOP_SUBS == 0;
+        let hop = self.subs_done.is_multiple_of(HOP_SUBS);
         if self.ring.len() >= MOMENTARY_SUBS {
             let (ms, md) = window(&self.ring[self.ring.len() - MOMENTARY_SUBS..]);
             self.max_momentary = self.max_momentary.max(lufs(ms));

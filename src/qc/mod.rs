@@ -105,7 +105,7 @@ impl Analyzer {
     /// Measures an interleaved block of the mix. Systems are measured in parallel; every
     /// system's result is independent of the thread count and of the block sizes.
     pub fn push(&mut self, block: &[f32]) -> Result<()> {
-        if block.len() % self.channels != 0 {
+        if !block.len().is_multiple_of(self.channels) {
             return Err(Error::Invalid(format!(
                 "a block of {} samples is not a whole number of {}-channel frames",
                 block.len(),
@@ -167,7 +167,7 @@ impl Analyzer {
             .iter()
             .find(|(s, _)| s.kind == SystemKind::Own)
             .and_then(|(_, m)| m.loudness.integrated);
-        let systems = parts
+        let systems: Vec<report::SystemReport> = parts
             .drain(..)
             .map(|(sys, m)| {
                 report::SystemReport::build(
@@ -180,7 +180,10 @@ impl Analyzer {
                 )
             })
             .collect();
+        let layout = systems_layout_name(&systems);
         Report {
+            input: None,
+            layout,
             sample_rate: rate,
             duration_s: self.frames as f64 / rate as f64,
             spec: None,
@@ -188,4 +191,14 @@ impl Analyzer {
             systems,
         }
     }
+}
+
+/// The name of the own system (the mix's layout), or the first system's.
+fn systems_layout_name(systems: &[report::SystemReport]) -> String {
+    systems
+        .iter()
+        .find(|s| s.kind == SystemKind::Own)
+        .or(systems.first())
+        .map(|s| s.system.clone())
+        .unwrap_or_default()
 }

@@ -119,6 +119,10 @@ pub struct SystemReport {
 /// The whole QC result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// The file measured, when it was a file.
+    pub input: Option<String>,
+    /// The mix's layout.
+    pub layout: String,
     /// Sample rate of the mix, Hz.
     pub sample_rate: u32,
     /// Length of the mix, seconds.

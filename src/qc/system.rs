@@ -229,6 +229,76 @@ impl System {
     }
 }
 
+/// The systems measured when none are named: the mix's own layout, 5.1 when the mix has
+/// more than five main channels, stereo (Lo/Ro) unless the mix is stereo, and mono.
+/// (Binaural joins this list once the binaural renderer is wired in.)
+pub fn default_system_names(own: &Layout) -> Vec<String> {
+    let main = own.speakers.iter().filter(|s| !s.lfe).count();
+    let mut names = vec![own.name.clone()];
+    if main > 5 {
+        names.push("5.1".into());
+    }
+    if main > 2 {
+        names.push("stereo".into());
+    }
+    names.push("mono".into());
+    names
+}
+
+/// The fold-down matrix `gains[target][own]` from `own` to `target`: the ITU fold-down
+/// coefficients where the convert module has them (BS.775 Lo/Ro and its extensions), else
+/// VBAP of each speaker at its own direction. The LFE goes to the target's LFE, or is dropped
+/// when the target has none (as BS.775 does).
+pub fn fold_matrix(own: &Layout, target: &Layout) -> Result<Vec<Vec<f64>>> {
+    use crate::convert::{conversion_matrix, LfeMode, Method};
+    let m = conversion_matrix(own, target, Method::Itu, LfeMode::Keep)
+        .or_else(|_| conversion_matrix(own, target, Method::Vbap, LfeMode::Keep))?;
+    Ok(m.gains)
+}
+
+/// Builds the named systems for a mix in layout `own`. A name is `own` (or the mix's layout
+/// name), `mono`, or any layout name, alias or RON file. Unknown names are errors; duplicates
+/// are measured once.
+pub fn systems_by_name(own: &Layout, names: &[String]) -> Result<Vec<System>> {
+    let mut out: Vec<System> = Vec::new();
+    for name in names {
+        let name = name.trim();
+        let sys = if name.eq_ignore_ascii_case("own")
+            || own.name.eq_ignore_ascii_case(name)
+            || own.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        {
+            System::own(own)
+        } else if name.eq_ignore_ascii_case("mono") {
+            System::mono(&fold_matrix(own, &stereo_layout())?)?
+        } else if name.eq_ignore_ascii_case("binaural") || name.eq_ignore_ascii_case("headphones") {
+            return Err(Error::Unsupported(
+                "the binaural (headphone) system is not available in this build of mixstage qc"
+                    .into(),
+            ));
+        } else {
+            let target = Layout::resolve(name)?;
+            if target.name == own.name {
+                System::own(own)
+            } else {
+                System::fold_down(&target, fold_matrix(own, &target)?)?
+            }
+        };
+        if !out.iter().any(|s| s.name == sys.name) {
+            out.push(sys);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Invalid(
+            "no system to measure: the system list is empty".into(),
+        ));
+    }
+    Ok(out)
+}
+
+fn stereo_layout() -> Layout {
+    Layout::find_builtin("stereo").expect("stereo is a built-in layout")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,6 +319,42 @@ mod tests {
             w("7.1.4"),
             vec![1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
         );
+    }
+
+    #[test]
+    fn default_systems_and_fold_downs() {
+        let l714 = Layout::resolve("7.1.4").unwrap();
+        assert_eq!(
+            default_system_names(&l714),
+            vec!["7.1.4", "5.1", "stereo", "mono"]
+        );
+        assert_eq!(
+            default_system_names(&Layout::resolve("5.1").unwrap()),
+            vec!["5.1", "stereo", "mono"]
+        );
+        assert_eq!(
+            default_system_names(&Layout::resolve("stereo").unwrap()),
+            vec!["stereo", "mono"]
+        );
+        let systems = systems_by_name(&l714, &default_system_names(&l714)).unwrap();
+        let names: Vec<&str> = systems.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["7.1.4", "5.1", "stereo", "mono"]);
+        assert_eq!(systems[0].kind, SystemKind::Own);
+        assert_eq!(systems[3].channels(), 1);
+        // 5.1 -> stereo is BS.775 Lo/Ro: the mono row is (Lo + Ro) / 2.
+        let l51 = Layout::resolve("5.1").unwrap();
+        let mono = systems_by_name(&l51, &["mono".into()]).unwrap().remove(0);
+        let g = mono.mono_gains.unwrap();
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let want = [0.5, 0.5, h, 0.0, 0.5 * h, 0.5 * h];
+        for (a, b) in g.iter().zip(want) {
+            assert!((a - b).abs() < 1e-4, "{g:?}");
+        }
+        let e = systems_by_name(&l51, &["7.1.5".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("7.1.5"), "{e}");
+        assert!(systems_by_name(&l51, &["binaural".into()]).is_err());
     }
 
     #[test]
