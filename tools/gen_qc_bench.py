@@ -6,7 +6,7 @@ Content: pink-ish noise beds in every channel at about -30 dBFS RMS, a 'dialogue
 amplitude-modulated noise bursts in the centre, a 60 Hz LFE tone, and (with --out-of-phase)
 the rear surrounds in anti-phase.
 
-usage: gen_qc_bench.py OUT.wav [--seconds 60] [--layout 7.1.4|5.1] [--out-of-phase]
+usage: gen_qc_bench.py OUT.wav [--seconds 60] [--layout 7.1.4|5.1] [--out-of-phase] [--crescendo]
 """
 import argparse
 import struct
@@ -18,6 +18,7 @@ ap.add_argument("out")
 ap.add_argument("--seconds", type=float, default=60.0)
 ap.add_argument("--layout", default="7.1.4", choices=["7.1.4", "5.1"])
 ap.add_argument("--out-of-phase", action="store_true")
+ap.add_argument("--crescendo", action="store_true", help="sines rising from silence to 0.9 instead")
 a = ap.parse_args()
 
 rate = 48000
@@ -29,11 +30,8 @@ rng = np.random.default_rng(1)
 def pinkish(k):
     w = rng.standard_normal(k)
     # one-pole low-pass mixed with white: a gentle downward tilt
-    y = np.empty(k)
-    acc = 0.0
     b = 0.97
-    # vectorised IIR via cumulative trick is awkward; use lfilter-like loop in chunks
-    from itertools import accumulate  # noqa: F401  (kept simple below)
+    # a truncated one-pole low-pass (64-tap exponential FIR) plus some white
     y = np.convolve(w, b ** np.arange(64), mode="same") * (1 - b) + 0.3 * w
     return y / np.sqrt(np.mean(y ** 2))
 
@@ -49,6 +47,10 @@ for c in range(ch):
 # dialogue in the centre: noise bursts with a 3 Hz syllable envelope, 2 s on / 1 s off
 env = (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)) * ((t % 3.0) < 2.0)
 x[:, 2] += (10 ** (-18 / 20) * env * pinkish(n)).astype(np.float32)
+if a.crescendo:
+    for c in range(ch):
+        f = 50.0 if c == 3 else 200.0 * (c + 1) + 37.0
+        x[:, c] = (0.9 * t / a.seconds * np.sin(2 * np.pi * f * t + c)).astype(np.float32)
 if a.out_of_phase:
     rl, rr = (6, 7) if ch == 12 else (4, 5)
     x[:, rr] = -x[:, rl]
