@@ -570,7 +570,10 @@ fn bad_blocks_are_refused_with_a_clear_error() {
     let mut a = Analyzer::new(RATE, 2, vec![System::own(&st)], QcOptions::default()).unwrap();
     a.push(&[0.1, 0.2, 0.3, 0.4]).unwrap();
     let e = a.push(&[0.0, f32::NAN]).unwrap_err().to_string();
-    assert!(e.contains("non-finite") && e.contains("channel 2") && e.contains("frame 2"), "{e}");
+    assert!(
+        e.contains("non-finite") && e.contains("channel 2") && e.contains("frame 2"),
+        "{e}"
+    );
     let e = a.push(&[0.0, 0.0, 0.0]).unwrap_err().to_string();
     assert!(e.contains("2-channel"), "{e}");
     assert!(Analyzer::new(100, 2, vec![System::own(&st)], QcOptions::default()).is_err());
