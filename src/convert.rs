@@ -38,17 +38,7 @@ use crate::layout::{wave_bit, Layout, Speaker};
 use crate::panner::Panner;
 
 /// How a conversion matrix is built.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Default,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Same speaker straight through; every other channel panned with VBAP at its own
@@ -115,14 +105,8 @@ impl FromStr for LfeMode {
             Some(p) if p.eq_ignore_ascii_case("mix=") => &t[4..],
             _ => return Err(format!("'{s}': {expected}")),
         };
-        let num = rest
-            .trim()
-            .trim_end_matches(['b', 'B'])
-            .trim_end_matches(['d', 'D'])
-            .trim();
-        let db: f64 = num
-            .parse()
-            .map_err(|_| format!("'{s}': '{rest}' is not a number of dB; {expected}"))?;
+        let num = rest.trim().trim_end_matches(['b', 'B']).trim_end_matches(['d', 'D']).trim();
+        let db: f64 = num.parse().map_err(|_| format!("'{s}': '{rest}' is not a number of dB; {expected}"))?;
         if !db.is_finite() || db > MAX_LFE_MIX_DB {
             return Err(format!(
                 "'{s}': the LFE mix gain must be a finite number of dB up to +{MAX_LFE_MIX_DB} (use drop to discard the LFE)"
@@ -227,9 +211,7 @@ impl Matrix {
         let mut out = Matrix::zeros(self.from.clone(), next.to.clone());
         for (o, row) in out.gains.iter_mut().enumerate() {
             for (i, g) in row.iter_mut().enumerate() {
-                *g = (0..self.outputs())
-                    .map(|k| next.gains[o][k] * self.gains[k][i])
-                    .sum();
+                *g = (0..self.outputs()).map(|k| next.gains[o][k] * self.gains[k][i]).sum();
             }
         }
         Ok(out)
@@ -244,15 +226,7 @@ impl Matrix {
     /// The matrix as a text table: one row per output, one column per input, exact zeros
     /// shown as `.`.
     pub fn to_table(&self) -> String {
-        let w = self
-            .from
-            .iter()
-            .chain(&self.to)
-            .map(|l| l.len())
-            .max()
-            .unwrap_or(1)
-            .max(7)
-            + 1;
+        let w = self.from.iter().chain(&self.to).map(|l| l.len()).max().unwrap_or(1).max(7) + 1;
         let mut s = format!("{:<w$}", "out\\in");
         for l in &self.from {
             s.push_str(&format!("{l:>w$}"));
@@ -278,12 +252,8 @@ impl Matrix {
             .gains
             .iter()
             .map(|row| {
-                let terms: Vec<(usize, f64)> = row
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &g)| g != 0.0)
-                    .map(|(i, &g)| (i, g))
-                    .collect();
+                let terms: Vec<(usize, f64)> =
+                    row.iter().enumerate().filter(|(_, &g)| g != 0.0).map(|(i, &g)| (i, g)).collect();
                 match terms.as_slice() {
                     [] => Row::Silent,
                     [(i, g)] if *g == 1.0 => Row::Copy(*i),
@@ -316,10 +286,7 @@ impl Matrix {
 
 /// Serialises as `{"from": [labels], "to": [labels], "matrix": [[gain; inputs]; outputs]}`.
 impl serde::Serialize for Matrix {
-    fn serialize<S: serde::Serializer>(
-        &self,
-        serializer: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         #[derive(serde::Serialize)]
         struct Shape<'a> {
             from: &'a [String],
@@ -353,21 +320,10 @@ pub struct Mixer {
 
 impl Mixer {
     fn frames(&self, input: &[f32], output: &[f32]) -> usize {
-        assert!(
-            self.inputs > 0 && self.outputs > 0,
-            "a mixer needs channels"
-        );
+        assert!(self.inputs > 0 && self.outputs > 0, "a mixer needs channels");
         let n = input.len() / self.inputs;
-        assert_eq!(
-            input.len(),
-            n * self.inputs,
-            "input length is not a whole number of frames"
-        );
-        assert_eq!(
-            output.len(),
-            n * self.outputs,
-            "output length does not match the input's frames"
-        );
+        assert_eq!(input.len(), n * self.inputs, "input length is not a whole number of frames");
+        assert_eq!(output.len(), n * self.outputs, "output length does not match the input's frames");
         n
     }
 
@@ -423,12 +379,7 @@ impl Mixer {
 ///
 /// `Method::Vbap` works for any pair; `Method::Itu` for a layout to itself and the pairs in
 /// [`ITU_PAIRS`] (layouts recognised by their BS.2051 labels, in any channel order).
-pub fn conversion_matrix(
-    from: &Layout,
-    to: &Layout,
-    method: Method,
-    lfe: LfeMode,
-) -> Result<Matrix> {
+pub fn conversion_matrix(from: &Layout, to: &Layout, method: Method, lfe: LfeMode) -> Result<Matrix> {
     let mut m = Matrix::zeros(from.labels(), to.labels());
     match method {
         Method::Vbap => vbap_main(from, to, &mut m)?,
@@ -478,23 +429,17 @@ fn mono_speaker() -> Speaker {
 fn same_speakers(from: &[Speaker], to: &[Speaker]) -> Vec<Option<usize>> {
     let mut pair: Vec<Option<usize>> = vec![None; from.len()];
     let mut taken = vec![false; to.len()];
-    let names = |s: &Speaker| {
-        std::iter::once(s.label.clone())
-            .chain(s.aliases.iter().cloned())
-            .collect::<Vec<_>>()
-    };
-    let passes: [&dyn Fn(&Speaker, &Speaker) -> bool; 2] =
-        [&|a, b| a.label.eq_ignore_ascii_case(&b.label), &|a, b| {
-            names(a).iter().any(|n| b.is_named(n))
-        }];
+    let names = |s: &Speaker| std::iter::once(s.label.clone()).chain(s.aliases.iter().cloned()).collect::<Vec<_>>();
+    let passes: [&dyn Fn(&Speaker, &Speaker) -> bool; 2] = [
+        &|a, b| a.label.eq_ignore_ascii_case(&b.label),
+        &|a, b| names(a).iter().any(|n| b.is_named(n)),
+    ];
     for same in passes {
         for (i, s) in from.iter().enumerate() {
             if pair[i].is_some() {
                 continue;
             }
-            if let Some(o) =
-                (0..to.len()).find(|&o| !taken[o] && to[o].lfe == s.lfe && same(s, &to[o]))
-            {
+            if let Some(o) = (0..to.len()).find(|&o| !taken[o] && to[o].lfe == s.lfe && same(s, &to[o])) {
                 pair[i] = Some(o);
                 taken[o] = true;
             }
@@ -568,10 +513,7 @@ fn front_pair(to: &[Speaker]) -> Vec<usize> {
         (0..to.len())
             .filter(|&o| {
                 let s = &to[o];
-                !s.lfe
-                    && s.elevation.abs() <= 10.0
-                    && s.azimuth * sign > 0.0
-                    && s.azimuth.abs() < 90.0
+                !s.lfe && s.elevation.abs() <= 10.0 && s.azimuth * sign > 0.0 && s.azimuth.abs() < 90.0
             })
             .min_by(|&a, &b| {
                 let d = |o: usize| (to[o].azimuth - 30.0 * sign).abs();
@@ -584,13 +526,7 @@ fn front_pair(to: &[Speaker]) -> Vec<usize> {
     let ahead = geometry::direction(0.0, 0.0);
     (0..to.len())
         .filter(|&o| !to[o].lfe)
-        .max_by(|&a, &b| {
-            to[a]
-                .direction()
-                .dot(&ahead)
-                .total_cmp(&to[b].direction().dot(&ahead))
-                .then(b.cmp(&a))
-        })
+        .max_by(|&a, &b| to[a].direction().dot(&ahead).total_cmp(&to[b].direction().dot(&ahead)).then(b.cmp(&a)))
         .into_iter()
         .collect()
 }
@@ -699,18 +635,11 @@ fn standard_labels(name: &str) -> Vec<String> {
 
 /// The standard layout whose non-LFE labels are exactly those of `speakers` (any order).
 fn standard_name(speakers: &[Speaker]) -> Option<&'static str> {
-    let mut have: Vec<String> = speakers
-        .iter()
-        .filter(|s| !s.lfe)
-        .map(|s| s.label.to_ascii_uppercase())
-        .collect();
+    let mut have: Vec<String> = speakers.iter().filter(|s| !s.lfe).map(|s| s.label.to_ascii_uppercase()).collect();
     have.sort();
     let names = STEPS.iter().flat_map(|s| [s.from, s.to]);
     names.into_iter().find(|name| {
-        let mut want: Vec<String> = standard_labels(name)
-            .iter()
-            .map(|l| l.to_ascii_uppercase())
-            .collect();
+        let mut want: Vec<String> = standard_labels(name).iter().map(|l| l.to_ascii_uppercase()).collect();
         want.sort();
         want == have
     })
@@ -722,17 +651,11 @@ fn step_matrix(step: &Step) -> Matrix {
     for (i, label) in m.from.clone().iter().enumerate() {
         if let Some((_, folds)) = step.folds.iter().find(|(l, _)| l == label) {
             for &(target, g) in folds.iter() {
-                let o =
-                    m.to.iter()
-                        .position(|t| t == target)
-                        .expect("step targets exist");
+                let o = m.to.iter().position(|t| t == target).expect("step targets exist");
                 m.gains[o][i] = g;
             }
         } else {
-            let o =
-                m.to.iter()
-                    .position(|t| t == label)
-                    .expect("unfolded channels exist in the target");
+            let o = m.to.iter().position(|t| t == label).expect("unfolded channels exist in the target");
             m.gains[o][i] = 1.0;
         }
     }
@@ -786,23 +709,14 @@ fn itu_main(from: &Layout, to: &Target, m: &mut Matrix) -> Result<()> {
     }
     let a = standard_name(&from.speakers).ok_or_else(|| itu_unsupported(from, &to_name))?;
     let b = match to {
-        Target::Layout(l) => {
-            standard_name(&l.speakers).ok_or_else(|| itu_unsupported(from, &to_name))?
-        }
+        Target::Layout(l) => standard_name(&l.speakers).ok_or_else(|| itu_unsupported(from, &to_name))?,
         Target::Mono => "mono",
     };
     let chain = itu_chain(a, b).ok_or_else(|| itu_unsupported(from, &to_name))?;
     for (ci, label_in) in chain.from.iter().enumerate() {
-        let i = from
-            .speakers
-            .iter()
-            .position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_in))
-            .expect("recognised");
+        let i = from.speakers.iter().position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_in)).expect("recognised");
         for (co, label_out) in chain.to.iter().enumerate() {
-            let o = to_speakers
-                .iter()
-                .position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_out))
-                .expect("recognised");
+            let o = to_speakers.iter().position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_out)).expect("recognised");
             m.gains[o][i] = chain.gains[co][ci];
         }
     }
@@ -814,20 +728,14 @@ fn itu_main(from: &Layout, to: &Target, m: &mut Matrix) -> Result<()> {
 
 /// Names of the WAVE_FORMAT_EXTENSIBLE speaker bits, lowest first.
 const WAVE_BIT_NAMES: [&str; 18] = [
-    "FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
-    "TBL", "TBC", "TBR",
+    "FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR", "TBL", "TBC", "TBR",
 ];
 
 /// The speakers a WAVE channel mask names, e.g. "FL FR FC LFE BL BR".
 pub fn describe_channel_mask(mask: u32) -> String {
     let mut names: Vec<String> = (0..32)
         .filter(|b| mask & (1 << b) != 0)
-        .map(|b| {
-            WAVE_BIT_NAMES
-                .get(b as usize)
-                .map(|s| s.to_string())
-                .unwrap_or(format!("bit{b}"))
-        })
+        .map(|b| WAVE_BIT_NAMES.get(b as usize).map(|s| s.to_string()).unwrap_or(format!("bit{b}")))
         .collect();
     if names.is_empty() {
         names.push("none".into());
@@ -864,11 +772,7 @@ pub fn layout_for_channel_mask(mask: u32) -> Option<Layout> {
         Some(Layout {
             name: format!("{} (WAVE channel order)", l.name),
             aliases: vec![],
-            description: format!(
-                "{}, channels in the WAVE mask order {}",
-                l.description,
-                describe_channel_mask(mask)
-            ),
+            description: format!("{}, channels in the WAVE mask order {}", l.description, describe_channel_mask(mask)),
             speakers,
         })
     })
@@ -967,26 +871,12 @@ pub struct ConvertReport {
 
 /// Converts the file `input` (layout `from`, or the one its channel mask names) to layout
 /// `to` and writes `output` in blocks of [`BLOCK_FRAMES`] (constant memory).
-pub fn convert_file(
-    input: &Path,
-    from: Option<&Layout>,
-    to: &Layout,
-    output: &Path,
-    options: &ConvertOptions,
-) -> Result<ConvertReport> {
+pub fn convert_file(input: &Path, from: Option<&Layout>, to: &Layout, output: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
     let mut source = open_audio(input)?;
     let from = input_layout(input, source.info(), from)?;
     let matrix = conversion_matrix(&from, to, options.method, options.lfe)?;
     let mask = to.wave_channel_mask().unwrap_or(0);
-    let stats = convert_stream(
-        source.as_mut(),
-        input,
-        &matrix,
-        output,
-        options.format,
-        mask,
-        &mut |_| {},
-    )?;
+    let stats = convert_stream(source.as_mut(), input, &matrix, output, options.format, mask, &mut |_| {})?;
     Ok(ConvertReport {
         sample_rate: source.info().sample_rate,
         from,
@@ -1021,10 +911,7 @@ pub fn convert_stream(
         )));
     }
     if info.frames == Some(0) {
-        return Err(Error::Invalid(format!(
-            "{}: the file holds no audio (0 frames)",
-            input.display()
-        )));
+        return Err(Error::Invalid(format!("{}: the file holds no audio (0 frames)", input.display())));
     }
     if same_file(input, output) {
         return Err(Error::Invalid(format!(
@@ -1065,10 +952,7 @@ pub fn convert_stream(
         progress(done);
     }
     if done == 0 {
-        return Err(Error::Invalid(format!(
-            "{}: the file holds no audio (0 frames)",
-            input.display()
-        )));
+        return Err(Error::Invalid(format!("{}: the file holds no audio (0 frames)", input.display())));
     }
     writer.finalize(info.sample_rate, mask)
 }
@@ -1096,16 +980,11 @@ mod tests {
         assert_eq!("mix=-10".parse::<LfeMode>(), Ok(LfeMode::Mix(-10.0)));
         assert_eq!("mix=-4.5dB".parse::<LfeMode>(), Ok(LfeMode::Mix(-4.5)));
         assert_eq!("mix=0".parse::<LfeMode>(), Ok(LfeMode::Mix(0.0)));
-        for bad in [
-            "mix", "mix=", "mix=loud", "mix=NaN", "mix=inf", "mix=30", "boost",
-        ] {
+        for bad in ["mix", "mix=", "mix=loud", "mix=NaN", "mix=inf", "mix=30", "boost"] {
             let e = bad.parse::<LfeMode>().unwrap_err();
             assert!(e.contains(bad), "{e}");
         }
-        assert_eq!(
-            LfeMode::Mix(-10.0).to_string().parse::<LfeMode>(),
-            Ok(LfeMode::Mix(-10.0))
-        );
+        assert_eq!(LfeMode::Mix(-10.0).to_string().parse::<LfeMode>(), Ok(LfeMode::Mix(-10.0)));
     }
 
     #[test]
@@ -1146,10 +1025,7 @@ mod tests {
         let b = layout("7.1.4");
         let p = same_speakers(&a.speakers, &b.speakers);
         // L R C LFE by label; Ls (M+110) to Lss (M+090) by the shared alias "Ls".
-        assert_eq!(
-            p,
-            vec![Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)]
-        );
+        assert_eq!(p, vec![Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)]);
         let p = same_speakers(&b.speakers, &a.speakers);
         assert_eq!(&p[6..], &[None, None, None, None, None, None]);
     }
@@ -1166,10 +1042,7 @@ mod tests {
     #[test]
     fn wave_order_masks_are_understood() {
         let l = layout_for_channel_mask(0x63F).unwrap();
-        assert_eq!(
-            l.labels(),
-            ["M+030", "M-030", "M+000", "LFE1", "M+135", "M-135", "M+090", "M-090"]
-        );
+        assert_eq!(l.labels(), ["M+030", "M-030", "M+000", "LFE1", "M+135", "M-135", "M+090", "M-090"]);
         assert!(l.name.contains("WAVE"));
         assert_eq!(layout_for_channel_mask(0x3F).unwrap().name, "5.1");
         assert_eq!(layout_for_channel_mask(0x60F).unwrap().name, "5.1");

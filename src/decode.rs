@@ -7,8 +7,5 @@ use crate::io::AudioSource;
 
 /// Opens a non-WAV audio file through symphonia.
 pub fn open(path: &Path) -> Result<Box<dyn AudioSource>> {
-    Err(Error::Unsupported(format!(
-        "{}: only WAV input is supported so far",
-        path.display()
-    )))
+    Err(Error::Unsupported(format!("{}: only WAV input is supported so far", path.display())))
 }

@@ -143,10 +143,7 @@ impl Renderer {
                 }
             }
         }
-        let groups: Vec<String> = all_groups
-            .into_iter()
-            .filter(|g| opts.groups.admits(g))
-            .collect();
+        let groups: Vec<String> = all_groups.into_iter().filter(|g| opts.groups.admits(g)).collect();
         let channels = layout.channels();
         let lfe_channels = layout.lfe_channels();
         let mut members = Vec::new();
@@ -182,22 +179,14 @@ impl Renderer {
                             )))
                         }
                     };
-                    Signal::File {
-                        file,
-                        pick: vec![c],
-                    }
+                    Signal::File { file, pick: vec![c] }
                 }
-                Source::Generator(gen) => {
-                    Signal::Generators(vec![GeneratorState::new(gen, rate, i as u64)])
-                }
+                Source::Generator(gen) => Signal::Generators(vec![GeneratorState::new(gen, rate, i as u64)]),
             };
             let lfe = match ob.lfe_send_db {
                 Some(db) if !lfe_channels.is_empty() => {
                     let share = 1.0 / (lfe_channels.len() as f64).sqrt();
-                    Some((
-                        db_to_gain(db) * share,
-                        Chain::linkwitz_riley_lowpass(LFE_SEND_CUTOFF_HZ, rate),
-                    ))
+                    Some((db_to_gain(db) * share, Chain::linkwitz_riley_lowpass(LFE_SEND_CUTOFF_HZ, rate)))
                 }
                 _ => None,
             };
@@ -224,8 +213,7 @@ impl Renderer {
             if bed.mute || !opts.groups.admits(g) {
                 continue;
             }
-            let bed_layout = Layout::resolve(&bed.layout)
-                .map_err(|e| Error::Invalid(format!("{at}.layout: {e}")))?;
+            let bed_layout = Layout::resolve(&bed.layout).map_err(|e| Error::Invalid(format!("{at}.layout: {e}")))?;
             let n_in = bed_layout.channels();
             let signal = match &bed.source {
                 Source::File { path, .. } => {
@@ -241,10 +229,7 @@ impl Renderer {
                     }
                     any_file = true;
                     longest = longest.max(file.frames().unwrap_or(0));
-                    Signal::File {
-                        file,
-                        pick: (0..n_in).collect(),
-                    }
+                    Signal::File { file, pick: (0..n_in).collect() }
                 }
                 Source::Generator(gen) => Signal::Generators(
                     bed_layout
@@ -252,11 +237,7 @@ impl Renderer {
                         .iter()
                         .enumerate()
                         .map(|(c, s)| {
-                            let kind = if s.lfe {
-                                scene::Generator::Silence
-                            } else {
-                                gen.clone()
-                            };
+                            let kind = if s.lfe { scene::Generator::Silence } else { gen.clone() };
                             GeneratorState::new(&kind, rate, 1000 + 97 * i as u64 + c as u64)
                         })
                         .collect(),
@@ -322,29 +303,21 @@ impl Renderer {
     fn skip_to(&mut self, frame: u64) -> Result<()> {
         while self.pos < frame {
             let n = ((frame - self.pos) as usize).min(BLOCK);
-            self.members
-                .par_iter_mut()
-                .zip(self.signals.par_iter_mut())
-                .try_for_each(|(m, sig)| -> Result<()> {
-                    for b in m.buf.iter_mut() {
-                        b.resize(n, 0.0);
-                    }
-                    sig.fill(&mut m.buf)?;
-                    for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
-                        eq.process(b);
-                    }
-                    if let Kind::Object {
-                        lfe: Some((_, lp)),
-                        lfe_buf,
-                        ..
-                    } = &mut m.kind
-                    {
-                        lfe_buf.resize(n, 0.0);
-                        lfe_buf.copy_from_slice(&m.buf[0]);
-                        lp.process(lfe_buf);
-                    }
-                    Ok(())
-                })?;
+            self.members.par_iter_mut().zip(self.signals.par_iter_mut()).try_for_each(|(m, sig)| -> Result<()> {
+                for b in m.buf.iter_mut() {
+                    b.resize(n, 0.0);
+                }
+                sig.fill(&mut m.buf)?;
+                for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
+                    eq.process(b);
+                }
+                if let Kind::Object { lfe: Some((_, lp)), lfe_buf, .. } = &mut m.kind {
+                    lfe_buf.resize(n, 0.0);
+                    lfe_buf.copy_from_slice(&m.buf[0]);
+                    lp.process(lfe_buf);
+                }
+                Ok(())
+            })?;
             self.pos += n as u64;
         }
         Ok(())
@@ -382,62 +355,58 @@ impl Renderer {
         let t1 = (self.pos + n as u64) as f64 / rate;
         let panner = &self.panner;
         let lfe_channels = self.layout.lfe_channels();
-        self.members
-            .par_iter_mut()
-            .zip(self.signals.par_iter_mut())
-            .try_for_each(|(m, sig)| -> Result<()> {
-                for b in m.buf.iter_mut() {
-                    b.resize(n, 0.0);
-                }
-                sig.fill(&mut m.buf)?;
-                for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
-                    eq.process(b);
-                }
-                let amp_at =
-                    |t: f64| m.static_gain * db_to_gain(scene::gain_db_at(&m.gain_keys, t));
-                match &mut m.kind {
-                    Kind::Object { keys, lfe, lfe_buf } => {
-                        let (pan0, a0) = match m.carried.take() {
-                            Some(c) => c,
-                            None => (panner.gains(scene::position_at(keys, t0)), amp_at(t0)),
-                        };
-                        let pan1 = panner.gains(scene::position_at(keys, t1));
-                        let a1 = amp_at(t1);
-                        for c in 0..pan0.len() {
-                            m.g0[c] = pan0[c] * a0;
-                            m.g1[c] = pan1[c] * a1;
-                        }
-                        if let Some((send, lp)) = lfe {
-                            lfe_buf.resize(n, 0.0);
-                            lfe_buf.copy_from_slice(&m.buf[0]);
-                            lp.process(lfe_buf);
-                            for &c in &lfe_channels {
-                                m.g0[c] = *send * a0;
-                                m.g1[c] = *send * a1;
-                            }
-                        }
-                        m.carried = Some((pan1, a1));
+        self.members.par_iter_mut().zip(self.signals.par_iter_mut()).try_for_each(|(m, sig)| -> Result<()> {
+            for b in m.buf.iter_mut() {
+                b.resize(n, 0.0);
+            }
+            sig.fill(&mut m.buf)?;
+            for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
+                eq.process(b);
+            }
+            let amp_at = |t: f64| m.static_gain * db_to_gain(scene::gain_db_at(&m.gain_keys, t));
+            match &mut m.kind {
+                Kind::Object { keys, lfe, lfe_buf } => {
+                    let (pan0, a0) = match m.carried.take() {
+                        Some(c) => c,
+                        None => (panner.gains(scene::position_at(keys, t0)), amp_at(t0)),
+                    };
+                    let pan1 = panner.gains(scene::position_at(keys, t1));
+                    let a1 = amp_at(t1);
+                    for c in 0..pan0.len() {
+                        m.g0[c] = pan0[c] * a0;
+                        m.g1[c] = pan1[c] * a1;
                     }
-                    Kind::Bed { matrix, out } => {
-                        let a0 = m.carried.take().map(|c| c.1).unwrap_or_else(|| amp_at(t0));
-                        let a1 = amp_at(t1);
-                        m.carried = Some((Vec::new(), a1));
-                        for (o, row) in out.iter_mut().zip(matrix.iter()) {
-                            o.resize(n, 0.0);
-                            o.iter_mut().for_each(|x| *x = 0.0);
-                            for (inp, &g) in m.buf.iter().zip(row.iter()) {
-                                if g != 0.0 {
-                                    for (x, &s) in o.iter_mut().zip(inp.iter()) {
-                                        *x += (g as f32) * s;
-                                    }
+                    if let Some((send, lp)) = lfe {
+                        lfe_buf.resize(n, 0.0);
+                        lfe_buf.copy_from_slice(&m.buf[0]);
+                        lp.process(lfe_buf);
+                        for &c in &lfe_channels {
+                            m.g0[c] = *send * a0;
+                            m.g1[c] = *send * a1;
+                        }
+                    }
+                    m.carried = Some((pan1, a1));
+                }
+                Kind::Bed { matrix, out } => {
+                    let a0 = m.carried.take().map(|c| c.1).unwrap_or_else(|| amp_at(t0));
+                    let a1 = amp_at(t1);
+                    m.carried = Some((Vec::new(), a1));
+                    for (o, row) in out.iter_mut().zip(matrix.iter()) {
+                        o.resize(n, 0.0);
+                        o.iter_mut().for_each(|x| *x = 0.0);
+                        for (inp, &g) in m.buf.iter().zip(row.iter()) {
+                            if g != 0.0 {
+                                for (x, &s) in o.iter_mut().zip(inp.iter()) {
+                                    *x += (g as f32) * s;
                                 }
                             }
-                            ramp(o, a0, a1);
                         }
+                        ramp(o, a0, a1);
                     }
                 }
-                Ok(())
-            })?;
+            }
+            Ok(())
+        })?;
         let members = &self.members;
         let lfe_set = &lfe_channels;
         // Mix: parallel over output channels, fixed order inside.
@@ -446,10 +415,7 @@ impl Renderer {
             .map(|c| {
                 (
                     c,
-                    self.stem_bufs
-                        .iter_mut()
-                        .map(|s| std::mem::take(&mut s[c]))
-                        .collect(),
+                    self.stem_bufs.iter_mut().map(|s| std::mem::take(&mut s[c])).collect(),
                     std::mem::take(&mut self.mix[c]),
                 )
             })
@@ -468,11 +434,7 @@ impl Renderer {
                         if g0 == 0.0 && g1 == 0.0 {
                             continue;
                         }
-                        let src = if lfe_set.contains(&c) {
-                            lfe_buf
-                        } else {
-                            &m.buf[0]
-                        };
+                        let src = if lfe_set.contains(&c) { lfe_buf } else { &m.buf[0] };
                         let step = (g1 - g0) / n as f64;
                         for (i, (d, &x)) in dst.iter_mut().zip(src.iter()).enumerate() {
                             *d += x * (g0 + step * i as f64) as f32;
@@ -525,9 +487,7 @@ fn ramp(x: &mut [f32], a0: f64, a1: f64) {
 
 fn time_to_frame(t: f64, rate: u32, what: &str) -> Result<u64> {
     if !t.is_finite() || t < 0.0 {
-        return Err(Error::Invalid(format!(
-            "{what} {t}: expected a non-negative number of seconds"
-        )));
+        return Err(Error::Invalid(format!("{what} {t}: expected a non-negative number of seconds")));
     }
     Ok((t * rate as f64).round() as u64)
 }
@@ -545,17 +505,14 @@ fn bed_matrix(from: &Layout, to: &Layout) -> Result<Vec<Vec<f64>>> {
             }
             continue;
         }
-        let direct = to.speakers.iter().position(|t| {
-            !t.lfe && (t.is_named(&s.label) || s.aliases.iter().any(|a| t.is_named(a)))
-        });
+        let direct = to
+            .speakers
+            .iter()
+            .position(|t| !t.lfe && (t.is_named(&s.label) || s.aliases.iter().any(|a| t.is_named(a))));
         match direct {
             Some(o) => m[o][i] = 1.0,
             None => {
-                for (o, g) in panner
-                    .gains_polar(s.azimuth, s.elevation)
-                    .into_iter()
-                    .enumerate()
-                {
+                for (o, g) in panner.gains_polar(s.azimuth, s.elevation).into_iter().enumerate() {
                     m[o][i] = g;
                 }
             }
@@ -643,19 +600,7 @@ pub fn render_to_files(
 
 /// The file name of a stem: `mix.wav` + `dialogue` -> `mix.dialogue.wav`.
 pub fn stem_path(out: &Path, group: &str) -> std::path::PathBuf {
-    let stem = out
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "mix".into());
-    let safe: String = group
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let stem = out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "mix".into());
+    let safe: String = group.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     out.with_file_name(format!("{stem}.{safe}.wav"))
 }
