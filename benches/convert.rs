@@ -64,10 +64,19 @@ fn file_714_to_51_ten_seconds(bencher: divan::Bencher) {
     let input = dir.path().join("in.wav");
     let output = dir.path().join("out.wav");
     let from = Layout::resolve("7.1.4").unwrap();
-    let chans: Vec<Vec<f32>> = (0..from.channels()).map(|c| noise(10 * RATE, c as u64 + 1)).collect();
+    let chans: Vec<Vec<f32>> = (0..from.channels())
+        .map(|c| noise(10 * RATE, c as u64 + 1))
+        .collect();
     write_all(&input, RATE as u32, &chans, SampleFormat::F32, 0).unwrap();
     let to = Layout::resolve("5.1").unwrap();
     bencher.bench_local(|| {
-        convert_file(&input, Some(&from), &to, &output, &ConvertOptions::default()).unwrap();
+        convert_file(
+            &input,
+            Some(&from),
+            &to,
+            &output,
+            &ConvertOptions::default(),
+        )
+        .unwrap();
     });
 }

@@ -16,7 +16,11 @@ fn main() -> anyhow::Result<()> {
     let out = PathBuf::from(&args[0]);
     let layout = Layout::resolve(&args[1])?;
     let seconds: f64 = args[2].parse()?;
-    let rate: u32 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(48_000);
+    let rate: u32 = args
+        .get(3)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(48_000);
     let format = match args.get(4).map(String::as_str) {
         None | Some("f32") => SampleFormat::F32,
         Some("s24") => SampleFormat::S24,
@@ -43,6 +47,11 @@ fn main() -> anyhow::Result<()> {
         left -= n as u64;
     }
     w.finalize(rate, mask)?;
-    eprintln!("{}: {} ({} ch), {seconds} s at {rate} Hz, {format:?}", out.display(), layout.name, ch);
+    eprintln!(
+        "{}: {} ({} ch), {seconds} s at {rate} Hz, {format:?}",
+        out.display(),
+        layout.name,
+        ch
+    );
     Ok(())
 }

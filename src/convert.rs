@@ -30,6 +30,7 @@ use std::f64::consts::FRAC_1_SQRT_2;
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::geometry;
@@ -38,7 +39,17 @@ use crate::layout::{wave_bit, Layout, Speaker};
 use crate::panner::Panner;
 
 /// How a conversion matrix is built.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Same speaker straight through; every other channel panned with VBAP at its own
@@ -105,8 +116,14 @@ impl FromStr for LfeMode {
             Some(p) if p.eq_ignore_ascii_case("mix=") => &t[4..],
             _ => return Err(format!("'{s}': {expected}")),
         };
-        let num = rest.trim().trim_end_matches(['b', 'B']).trim_end_matches(['d', 'D']).trim();
-        let db: f64 = num.parse().map_err(|_| format!("'{s}': '{rest}' is not a number of dB; {expected}"))?;
+        let num = rest
+            .trim()
+            .trim_end_matches(['b', 'B'])
+            .trim_end_matches(['d', 'D'])
+            .trim();
+        let db: f64 = num
+            .parse()
+            .map_err(|_| format!("'{s}': '{rest}' is not a number of dB; {expected}"))?;
         if !db.is_finite() || db > MAX_LFE_MIX_DB {
             return Err(format!(
                 "'{s}': the LFE mix gain must be a finite number of dB up to +{MAX_LFE_MIX_DB} (use drop to discard the LFE)"
@@ -211,7 +228,9 @@ impl Matrix {
         let mut out = Matrix::zeros(self.from.clone(), next.to.clone());
         for (o, row) in out.gains.iter_mut().enumerate() {
             for (i, g) in row.iter_mut().enumerate() {
-                *g = (0..self.outputs()).map(|k| next.gains[o][k] * self.gains[k][i]).sum();
+                *g = (0..self.outputs())
+                    .map(|k| next.gains[o][k] * self.gains[k][i])
+                    .sum();
             }
         }
         Ok(out)
@@ -226,7 +245,15 @@ impl Matrix {
     /// The matrix as a text table: one row per output, one column per input, exact zeros
     /// shown as `.`.
     pub fn to_table(&self) -> String {
-        let w = self.from.iter().chain(&self.to).map(|l| l.len()).max().unwrap_or(1).max(7) + 1;
+        let w = self
+            .from
+            .iter()
+            .chain(&self.to)
+            .map(|l| l.len())
+            .max()
+            .unwrap_or(1)
+            .max(7)
+            + 1;
         let mut s = format!("{:<w$}", "out\\in");
         for l in &self.from {
             s.push_str(&format!("{l:>w$}"));
@@ -248,22 +275,22 @@ impl Matrix {
 
     /// A sparse form of the matrix for fast, repeated application.
     pub fn mixer(&self) -> Mixer {
-        let rows = self
-            .gains
-            .iter()
-            .map(|row| {
-                let terms: Vec<(usize, f64)> =
-                    row.iter().enumerate().filter(|(_, &g)| g != 0.0).map(|(i, &g)| (i, g)).collect();
-                match terms.as_slice() {
-                    [] => Row::Silent,
-                    [(i, g)] if *g == 1.0 => Row::Copy(*i),
-                    _ => Row::Sum(terms),
-                }
-            })
-            .collect();
+        let mut terms = Vec::new();
+        let mut rows = Vec::with_capacity(self.outputs());
+        for row in &self.gains {
+            let start = terms.len();
+            terms.extend(
+                row.iter()
+                    .enumerate()
+                    .filter(|(_, &g)| g != 0.0)
+                    .map(|(i, &g)| (i, g)),
+            );
+            rows.push((start, terms.len()));
+        }
         Mixer {
             inputs: self.inputs(),
             outputs: self.outputs(),
+            terms,
             rows,
         }
     }
@@ -286,7 +313,10 @@ impl Matrix {
 
 /// Serialises as `{"from": [labels], "to": [labels], "matrix": [[gain; inputs]; outputs]}`.
 impl serde::Serialize for Matrix {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         #[derive(serde::Serialize)]
         struct Shape<'a> {
             from: &'a [String],
@@ -302,73 +332,76 @@ impl serde::Serialize for Matrix {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Row {
-    Silent,
-    Copy(usize),
-    Sum(Vec<(usize, f64)>),
-}
-
-/// A [`Matrix`] prepared for application: only the non-zero gains, and plain copies where
-/// an output is exactly one input. Build it once with [`Matrix::mixer`], apply it per block.
+/// A [`Matrix`] prepared for application: only its non-zero gains. Build it once with
+/// [`Matrix::mixer`] and apply it per block.
+///
+/// Each output sample is the sum, in double precision, of its non-zero terms in input order,
+/// starting from the first term (not from zero): an output fed by one input at gain 1 is a
+/// bit-exact copy (the sign of zero included), and a non-finite input sample reaches only
+/// the outputs it has a gain to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mixer {
     inputs: usize,
     outputs: usize,
-    rows: Vec<Row>,
+    /// (input channel, gain) of every non-zero gain, row after row.
+    terms: Vec<(usize, f64)>,
+    /// Per output: the range of its terms.
+    rows: Vec<(usize, usize)>,
 }
 
 impl Mixer {
-    fn frames(&self, input: &[f32], output: &[f32]) -> usize {
-        assert!(self.inputs > 0 && self.outputs > 0, "a mixer needs channels");
+    fn check(&self, input: &[f32], output: &[f32]) {
+        assert!(
+            self.inputs > 0 && self.outputs > 0,
+            "a mixer needs channels"
+        );
         let n = input.len() / self.inputs;
-        assert_eq!(input.len(), n * self.inputs, "input length is not a whole number of frames");
-        assert_eq!(output.len(), n * self.outputs, "output length does not match the input's frames");
-        n
+        assert_eq!(
+            input.len(),
+            n * self.inputs,
+            "input length is not a whole number of frames"
+        );
+        assert_eq!(
+            output.len(),
+            n * self.outputs,
+            "output length does not match the input's frames"
+        );
+    }
+
+    /// The converted value of output channel `row` for one input frame.
+    #[inline(always)]
+    fn sample(&self, frame: &[f32], (start, end): (usize, usize)) -> Option<f64> {
+        let (&(i0, g0), rest) = self.terms[start..end].split_first()?;
+        let mut acc = g0 * frame[i0] as f64;
+        for &(i, g) in rest {
+            acc += g * frame[i] as f64;
+        }
+        Some(acc)
     }
 
     /// Writes the converted frames of `input` into `output` (see [`Matrix::apply`]).
     pub fn apply(&self, input: &[f32], output: &mut [f32]) {
-        let n = self.frames(input, output);
-        let (ni, no) = (self.inputs, self.outputs);
-        for (o, row) in self.rows.iter().enumerate() {
-            let out = output[o..].iter_mut().step_by(no).take(n);
-            match row {
-                Row::Silent => out.for_each(|y| *y = 0.0),
-                Row::Copy(i) => {
-                    for (y, x) in out.zip(input[*i..].iter().step_by(ni)) {
-                        *y = *x;
-                    }
-                }
-                Row::Sum(terms) => {
-                    for (f, y) in out.enumerate() {
-                        let frame = &input[f * ni..f * ni + ni];
-                        *y = terms.iter().map(|&(i, g)| g * frame[i] as f64).sum::<f64>() as f32;
-                    }
-                }
+        self.check(input, output);
+        for (x, y) in input
+            .chunks_exact(self.inputs)
+            .zip(output.chunks_exact_mut(self.outputs))
+        {
+            for (yo, &range) in y.iter_mut().zip(&self.rows) {
+                *yo = self.sample(x, range).map_or(0.0, |v| v as f32);
             }
         }
     }
 
     /// Adds the converted frames of `input` to `output`.
     pub fn apply_add(&self, input: &[f32], output: &mut [f32]) {
-        let n = self.frames(input, output);
-        let (ni, no) = (self.inputs, self.outputs);
-        for (o, row) in self.rows.iter().enumerate() {
-            let out = output[o..].iter_mut().step_by(no).take(n);
-            match row {
-                Row::Silent => {}
-                Row::Copy(i) => {
-                    for (y, x) in out.zip(input[*i..].iter().step_by(ni)) {
-                        *y += *x;
-                    }
-                }
-                Row::Sum(terms) => {
-                    for (f, y) in out.enumerate() {
-                        let frame = &input[f * ni..f * ni + ni];
-                        let s = terms.iter().map(|&(i, g)| g * frame[i] as f64).sum::<f64>();
-                        *y = (*y as f64 + s) as f32;
-                    }
+        self.check(input, output);
+        for (x, y) in input
+            .chunks_exact(self.inputs)
+            .zip(output.chunks_exact_mut(self.outputs))
+        {
+            for (yo, &range) in y.iter_mut().zip(&self.rows) {
+                if let Some(v) = self.sample(x, range) {
+                    *yo = (*yo as f64 + v) as f32;
                 }
             }
         }
@@ -379,7 +412,12 @@ impl Mixer {
 ///
 /// `Method::Vbap` works for any pair; `Method::Itu` for a layout to itself and the pairs in
 /// [`ITU_PAIRS`] (layouts recognised by their BS.2051 labels, in any channel order).
-pub fn conversion_matrix(from: &Layout, to: &Layout, method: Method, lfe: LfeMode) -> Result<Matrix> {
+pub fn conversion_matrix(
+    from: &Layout,
+    to: &Layout,
+    method: Method,
+    lfe: LfeMode,
+) -> Result<Matrix> {
     let mut m = Matrix::zeros(from.labels(), to.labels());
     match method {
         Method::Vbap => vbap_main(from, to, &mut m)?,
@@ -429,17 +467,24 @@ fn mono_speaker() -> Speaker {
 fn same_speakers(from: &[Speaker], to: &[Speaker]) -> Vec<Option<usize>> {
     let mut pair: Vec<Option<usize>> = vec![None; from.len()];
     let mut taken = vec![false; to.len()];
-    let names = |s: &Speaker| std::iter::once(s.label.clone()).chain(s.aliases.iter().cloned()).collect::<Vec<_>>();
-    let passes: [&dyn Fn(&Speaker, &Speaker) -> bool; 2] = [
-        &|a, b| a.label.eq_ignore_ascii_case(&b.label),
-        &|a, b| names(a).iter().any(|n| b.is_named(n)),
-    ];
-    for same in passes {
+    // Pass 0: equal labels; pass 1: any shared name (label or alias).
+    let same = |pass: usize, a: &Speaker, b: &Speaker| {
+        if pass == 0 {
+            a.label.eq_ignore_ascii_case(&b.label)
+        } else {
+            std::iter::once(&a.label)
+                .chain(&a.aliases)
+                .any(|n| b.is_named(n))
+        }
+    };
+    for pass in 0..2 {
         for (i, s) in from.iter().enumerate() {
             if pair[i].is_some() {
                 continue;
             }
-            if let Some(o) = (0..to.len()).find(|&o| !taken[o] && to[o].lfe == s.lfe && same(s, &to[o])) {
+            if let Some(o) =
+                (0..to.len()).find(|&o| !taken[o] && to[o].lfe == s.lfe && same(pass, s, &to[o]))
+            {
                 pair[i] = Some(o);
                 taken[o] = true;
             }
@@ -513,7 +558,10 @@ fn front_pair(to: &[Speaker]) -> Vec<usize> {
         (0..to.len())
             .filter(|&o| {
                 let s = &to[o];
-                !s.lfe && s.elevation.abs() <= 10.0 && s.azimuth * sign > 0.0 && s.azimuth.abs() < 90.0
+                !s.lfe
+                    && s.elevation.abs() <= 10.0
+                    && s.azimuth * sign > 0.0
+                    && s.azimuth.abs() < 90.0
             })
             .min_by(|&a, &b| {
                 let d = |o: usize| (to[o].azimuth - 30.0 * sign).abs();
@@ -526,7 +574,13 @@ fn front_pair(to: &[Speaker]) -> Vec<usize> {
     let ahead = geometry::direction(0.0, 0.0);
     (0..to.len())
         .filter(|&o| !to[o].lfe)
-        .max_by(|&a, &b| to[a].direction().dot(&ahead).total_cmp(&to[b].direction().dot(&ahead)).then(b.cmp(&a)))
+        .max_by(|&a, &b| {
+            to[a]
+                .direction()
+                .dot(&ahead)
+                .total_cmp(&to[b].direction().dot(&ahead))
+                .then(b.cmp(&a))
+        })
         .into_iter()
         .collect()
 }
@@ -635,11 +689,18 @@ fn standard_labels(name: &str) -> Vec<String> {
 
 /// The standard layout whose non-LFE labels are exactly those of `speakers` (any order).
 fn standard_name(speakers: &[Speaker]) -> Option<&'static str> {
-    let mut have: Vec<String> = speakers.iter().filter(|s| !s.lfe).map(|s| s.label.to_ascii_uppercase()).collect();
+    let mut have: Vec<String> = speakers
+        .iter()
+        .filter(|s| !s.lfe)
+        .map(|s| s.label.to_ascii_uppercase())
+        .collect();
     have.sort();
     let names = STEPS.iter().flat_map(|s| [s.from, s.to]);
     names.into_iter().find(|name| {
-        let mut want: Vec<String> = standard_labels(name).iter().map(|l| l.to_ascii_uppercase()).collect();
+        let mut want: Vec<String> = standard_labels(name)
+            .iter()
+            .map(|l| l.to_ascii_uppercase())
+            .collect();
         want.sort();
         want == have
     })
@@ -651,11 +712,17 @@ fn step_matrix(step: &Step) -> Matrix {
     for (i, label) in m.from.clone().iter().enumerate() {
         if let Some((_, folds)) = step.folds.iter().find(|(l, _)| l == label) {
             for &(target, g) in folds.iter() {
-                let o = m.to.iter().position(|t| t == target).expect("step targets exist");
+                let o =
+                    m.to.iter()
+                        .position(|t| t == target)
+                        .expect("step targets exist");
                 m.gains[o][i] = g;
             }
         } else {
-            let o = m.to.iter().position(|t| t == label).expect("unfolded channels exist in the target");
+            let o =
+                m.to.iter()
+                    .position(|t| t == label)
+                    .expect("unfolded channels exist in the target");
             m.gains[o][i] = 1.0;
         }
     }
@@ -709,14 +776,23 @@ fn itu_main(from: &Layout, to: &Target, m: &mut Matrix) -> Result<()> {
     }
     let a = standard_name(&from.speakers).ok_or_else(|| itu_unsupported(from, &to_name))?;
     let b = match to {
-        Target::Layout(l) => standard_name(&l.speakers).ok_or_else(|| itu_unsupported(from, &to_name))?,
+        Target::Layout(l) => {
+            standard_name(&l.speakers).ok_or_else(|| itu_unsupported(from, &to_name))?
+        }
         Target::Mono => "mono",
     };
     let chain = itu_chain(a, b).ok_or_else(|| itu_unsupported(from, &to_name))?;
     for (ci, label_in) in chain.from.iter().enumerate() {
-        let i = from.speakers.iter().position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_in)).expect("recognised");
+        let i = from
+            .speakers
+            .iter()
+            .position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_in))
+            .expect("recognised");
         for (co, label_out) in chain.to.iter().enumerate() {
-            let o = to_speakers.iter().position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_out)).expect("recognised");
+            let o = to_speakers
+                .iter()
+                .position(|s| !s.lfe && s.label.eq_ignore_ascii_case(label_out))
+                .expect("recognised");
             m.gains[o][i] = chain.gains[co][ci];
         }
     }
@@ -728,14 +804,20 @@ fn itu_main(from: &Layout, to: &Target, m: &mut Matrix) -> Result<()> {
 
 /// Names of the WAVE_FORMAT_EXTENSIBLE speaker bits, lowest first.
 const WAVE_BIT_NAMES: [&str; 18] = [
-    "FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR", "TBL", "TBC", "TBR",
+    "FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC", "BC", "SL", "SR", "TC", "TFL", "TFC", "TFR",
+    "TBL", "TBC", "TBR",
 ];
 
 /// The speakers a WAVE channel mask names, e.g. "FL FR FC LFE BL BR".
 pub fn describe_channel_mask(mask: u32) -> String {
     let mut names: Vec<String> = (0..32)
         .filter(|b| mask & (1 << b) != 0)
-        .map(|b| WAVE_BIT_NAMES.get(b as usize).map(|s| s.to_string()).unwrap_or(format!("bit{b}")))
+        .map(|b| {
+            WAVE_BIT_NAMES
+                .get(b as usize)
+                .map(|s| s.to_string())
+                .unwrap_or(format!("bit{b}"))
+        })
         .collect();
     if names.is_empty() {
         names.push("none".into());
@@ -772,7 +854,11 @@ pub fn layout_for_channel_mask(mask: u32) -> Option<Layout> {
         Some(Layout {
             name: format!("{} (WAVE channel order)", l.name),
             aliases: vec![],
-            description: format!("{}, channels in the WAVE mask order {}", l.description, describe_channel_mask(mask)),
+            description: format!(
+                "{}, channels in the WAVE mask order {}",
+                l.description,
+                describe_channel_mask(mask)
+            ),
             speakers,
         })
     })
@@ -871,12 +957,26 @@ pub struct ConvertReport {
 
 /// Converts the file `input` (layout `from`, or the one its channel mask names) to layout
 /// `to` and writes `output` in blocks of [`BLOCK_FRAMES`] (constant memory).
-pub fn convert_file(input: &Path, from: Option<&Layout>, to: &Layout, output: &Path, options: &ConvertOptions) -> Result<ConvertReport> {
+pub fn convert_file(
+    input: &Path,
+    from: Option<&Layout>,
+    to: &Layout,
+    output: &Path,
+    options: &ConvertOptions,
+) -> Result<ConvertReport> {
     let mut source = open_audio(input)?;
     let from = input_layout(input, source.info(), from)?;
     let matrix = conversion_matrix(&from, to, options.method, options.lfe)?;
     let mask = to.wave_channel_mask().unwrap_or(0);
-    let stats = convert_stream(source.as_mut(), input, &matrix, output, options.format, mask, &mut |_| {})?;
+    let stats = convert_stream(
+        source.as_mut(),
+        input,
+        &matrix,
+        output,
+        options.format,
+        mask,
+        &mut |_| {},
+    )?;
     Ok(ConvertReport {
         sample_rate: source.info().sample_rate,
         from,
@@ -911,7 +1011,10 @@ pub fn convert_stream(
         )));
     }
     if info.frames == Some(0) {
-        return Err(Error::Invalid(format!("{}: the file holds no audio (0 frames)", input.display())));
+        return Err(Error::Invalid(format!(
+            "{}: the file holds no audio (0 frames)",
+            input.display()
+        )));
     }
     if same_file(input, output) {
         return Err(Error::Invalid(format!(
@@ -921,40 +1024,106 @@ pub fn convert_stream(
     }
     let mixer = matrix.mixer();
     let (ni, no) = (matrix.inputs(), matrix.outputs());
-    let mut inbuf = vec![0f32; BLOCK_FRAMES * ni];
     let mut outbuf = vec![0f32; BLOCK_FRAMES * no];
     let mut writer = WavWriter::create(output, info.sample_rate, no, format, mask)?;
-    let mut done: u64 = 0;
-    loop {
-        let n = source.read(&mut inbuf)?;
-        if n == 0 {
-            break;
+    // Reading (and decoding) runs on a second thread, one or two blocks ahead of mixing and
+    // writing; the blocks are processed in order, so the output does not depend on it.
+    // Buffers circulate between the two threads: memory stays constant.
+    let done = std::thread::scope(|scope| -> Result<u64> {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Result<(Vec<f32>, usize)>>(PIPELINE_BLOCKS);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<f32>>();
+        for _ in 0..=PIPELINE_BLOCKS {
+            empty_tx
+                .send(vec![0f32; BLOCK_FRAMES * ni])
+                .expect("receiver alive");
         }
-        let block = &inbuf[..n * ni];
-        if let Some(k) = block.iter().position(|x| !x.is_finite()) {
-            let frame = done + (k / ni) as u64;
-            return Err(Error::malformed(
-                input.display().to_string(),
-                format!(
-                    "sample {} of channel {} ({}) is {}, at {:.6} s; expected finite audio samples",
-                    frame,
-                    k % ni + 1,
-                    matrix.from[k % ni],
-                    block[k],
-                    frame as f64 / info.sample_rate as f64
-                ),
-            ));
+        let labels = &matrix.from;
+        scope.spawn(move || {
+            let mut start: u64 = 0;
+            while let Ok(mut buf) = empty_rx.recv() {
+                let msg = match source.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => match first_non_finite(&buf[..n * ni]) {
+                        Some(k) => Err(non_finite_error(
+                            input,
+                            labels,
+                            info.sample_rate,
+                            start,
+                            k,
+                            buf[k],
+                        )),
+                        None => {
+                            start += n as u64;
+                            Ok((buf, n))
+                        }
+                    },
+                    Err(e) => Err(e),
+                };
+                let stop = msg.is_err();
+                // A send fails only when the consumer has stopped (on an error of its own).
+                if full_tx.send(msg).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        let mut done: u64 = 0;
+        // Ends when the reader is done and has dropped its sender. Returning early drops the
+        // receivers, which stops the reader at its next send or receive.
+        for msg in full_rx {
+            let (buf, n) = msg?;
+            let out = &mut outbuf[..n * no];
+            mixer.apply(&buf[..n * ni], out);
+            writer.write(out)?;
+            done += n as u64;
+            progress(done);
+            let _ = empty_tx.send(buf);
         }
-        let out = &mut outbuf[..n * no];
-        mixer.apply(block, out);
-        writer.write(out)?;
-        done += n as u64;
-        progress(done);
-    }
+        Ok(done)
+    })?;
     if done == 0 {
-        return Err(Error::Invalid(format!("{}: the file holds no audio (0 frames)", input.display())));
+        return Err(Error::Invalid(format!(
+            "{}: the file holds no audio (0 frames)",
+            input.display()
+        )));
     }
     writer.finalize(info.sample_rate, mask)
+}
+
+/// Blocks the reading thread may run ahead of mixing and writing.
+const PIPELINE_BLOCKS: usize = 2;
+
+/// The error for a non-finite sample at interleaved index `k` of a block starting at frame `start`.
+fn non_finite_error(
+    input: &Path,
+    labels: &[String],
+    rate: u32,
+    start: u64,
+    k: usize,
+    value: f32,
+) -> Error {
+    let ni = labels.len();
+    let frame = start + (k / ni) as u64;
+    Error::malformed(
+        input.display().to_string(),
+        format!(
+            "sample {frame} of channel {} ({}) is {value}, at {:.6} s; expected finite audio samples",
+            k % ni + 1,
+            labels[k % ni],
+            frame as f64 / rate as f64
+        ),
+    )
+}
+
+/// Index of the first NaN or infinite sample, if any (a branch-free scan first: fast when
+/// all samples are finite, as they almost always are).
+fn first_non_finite(x: &[f32]) -> Option<usize> {
+    const EXP: u32 = 0x7f80_0000;
+    let any = x.iter().fold(false, |a, v| a | (v.to_bits() & EXP == EXP));
+    if any {
+        x.iter().position(|v| !v.is_finite())
+    } else {
+        None
+    }
 }
 
 /// True if both paths name the same existing file.
@@ -980,11 +1149,16 @@ mod tests {
         assert_eq!("mix=-10".parse::<LfeMode>(), Ok(LfeMode::Mix(-10.0)));
         assert_eq!("mix=-4.5dB".parse::<LfeMode>(), Ok(LfeMode::Mix(-4.5)));
         assert_eq!("mix=0".parse::<LfeMode>(), Ok(LfeMode::Mix(0.0)));
-        for bad in ["mix", "mix=", "mix=loud", "mix=NaN", "mix=inf", "mix=30", "boost"] {
+        for bad in [
+            "mix", "mix=", "mix=loud", "mix=NaN", "mix=inf", "mix=30", "boost",
+        ] {
             let e = bad.parse::<LfeMode>().unwrap_err();
             assert!(e.contains(bad), "{e}");
         }
-        assert_eq!(LfeMode::Mix(-10.0).to_string().parse::<LfeMode>(), Ok(LfeMode::Mix(-10.0)));
+        assert_eq!(
+            LfeMode::Mix(-10.0).to_string().parse::<LfeMode>(),
+            Ok(LfeMode::Mix(-10.0))
+        );
     }
 
     #[test]
@@ -1024,10 +1198,29 @@ mod tests {
         let a = layout("5.1");
         let b = layout("7.1.4");
         let p = same_speakers(&a.speakers, &b.speakers);
-        // L R C LFE by label; Ls (M+110) to Lss (M+090) by the shared alias "Ls".
-        assert_eq!(p, vec![Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)]);
-        let p = same_speakers(&b.speakers, &a.speakers);
-        assert_eq!(&p[6..], &[None, None, None, None, None, None]);
+        // L R C LFE by label; 5.1's M+110 has no partner in 7.1.4 (its sides are M+090).
+        assert_eq!(p, vec![Some(0), Some(1), Some(2), Some(3), None, None]);
+        // Film names as labels find the BS.2051 speakers through their aliases; a label
+        // match wins over an alias match, and a speaker is taken once.
+        let sp = |label: &str, aliases: &[&str], az: f64| Speaker {
+            label: label.into(),
+            aliases: aliases.iter().map(|s| s.to_string()).collect(),
+            azimuth: az,
+            elevation: 0.0,
+            lfe: false,
+        };
+        let film = [
+            sp("L", &[], 30.0),
+            sp("Front", &["L"], 25.0),
+            sp("M-030", &[], -30.0),
+            sp("ls", &[], 110.0),
+        ];
+        let p = same_speakers(&film, &a.speakers);
+        assert_eq!(p, vec![Some(0), None, Some(1), Some(4)]);
+        // An LFE pairs only with an LFE.
+        let mut lfe = sp("C", &[], 0.0);
+        lfe.lfe = true;
+        assert_eq!(same_speakers(&[lfe], &a.speakers), vec![None]);
     }
 
     #[test]
@@ -1042,7 +1235,10 @@ mod tests {
     #[test]
     fn wave_order_masks_are_understood() {
         let l = layout_for_channel_mask(0x63F).unwrap();
-        assert_eq!(l.labels(), ["M+030", "M-030", "M+000", "LFE1", "M+135", "M-135", "M+090", "M-090"]);
+        assert_eq!(
+            l.labels(),
+            ["M+030", "M-030", "M+000", "LFE1", "M+135", "M-135", "M+090", "M-090"]
+        );
         assert!(l.name.contains("WAVE"));
         assert_eq!(layout_for_channel_mask(0x3F).unwrap().name, "5.1");
         assert_eq!(layout_for_channel_mask(0x60F).unwrap().name, "5.1");

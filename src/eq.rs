@@ -72,19 +72,23 @@ impl Band {
     pub fn validate(&self, sample_rate: u32, at: &str) -> Result<()> {
         let (freq, gain, q) = match *self {
             Band::HighPass { freq, q } | Band::LowPass { freq, q } => (freq, 0.0, q),
-            Band::LowShelf { freq, gain_db, q } | Band::HighShelf { freq, gain_db, q } | Band::Peak { freq, gain_db, q } => {
-                (freq, gain_db, q)
-            }
+            Band::LowShelf { freq, gain_db, q }
+            | Band::HighShelf { freq, gain_db, q }
+            | Band::Peak { freq, gain_db, q } => (freq, gain_db, q),
         };
         let nyquist = sample_rate as f64 / 2.0;
         if !freq.is_finite() || freq <= 0.0 || freq >= nyquist {
-            return Err(Error::Invalid(format!("{at}: freq {freq} Hz must be between 0 and the Nyquist frequency ({nyquist} Hz)")));
+            return Err(Error::Invalid(format!(
+                "{at}: freq {freq} Hz must be between 0 and the Nyquist frequency ({nyquist} Hz)"
+            )));
         }
         if !q.is_finite() || q <= 0.0 || q > 100.0 {
             return Err(Error::Invalid(format!("{at}: q {q} must be in (0, 100]")));
         }
         if !gain.is_finite() || gain.abs() > 48.0 {
-            return Err(Error::Invalid(format!("{at}: gain_db {gain} must be a finite number within +/-48 dB")));
+            return Err(Error::Invalid(format!(
+                "{at}: gain_db {gain} must be a finite number within +/-48 dB"
+            )));
         }
         Ok(())
     }
@@ -94,17 +98,40 @@ impl Band {
         let fs = sample_rate as f64;
         let (freq, q) = match *self {
             Band::HighPass { freq, q } | Band::LowPass { freq, q } => (freq, q),
-            Band::LowShelf { freq, q, .. } | Band::HighShelf { freq, q, .. } | Band::Peak { freq, q, .. } => (freq, q),
+            Band::LowShelf { freq, q, .. }
+            | Band::HighShelf { freq, q, .. }
+            | Band::Peak { freq, q, .. } => (freq, q),
         };
         let w0 = 2.0 * std::f64::consts::PI * freq / fs;
         let (sn, cs) = w0.sin_cos();
         let alpha = sn / (2.0 * q);
         let (b0, b1, b2, a0, a1, a2) = match *self {
-            Band::LowPass { .. } => ((1.0 - cs) / 2.0, 1.0 - cs, (1.0 - cs) / 2.0, 1.0 + alpha, -2.0 * cs, 1.0 - alpha),
-            Band::HighPass { .. } => ((1.0 + cs) / 2.0, -(1.0 + cs), (1.0 + cs) / 2.0, 1.0 + alpha, -2.0 * cs, 1.0 - alpha),
+            Band::LowPass { .. } => (
+                (1.0 - cs) / 2.0,
+                1.0 - cs,
+                (1.0 - cs) / 2.0,
+                1.0 + alpha,
+                -2.0 * cs,
+                1.0 - alpha,
+            ),
+            Band::HighPass { .. } => (
+                (1.0 + cs) / 2.0,
+                -(1.0 + cs),
+                (1.0 + cs) / 2.0,
+                1.0 + alpha,
+                -2.0 * cs,
+                1.0 - alpha,
+            ),
             Band::Peak { gain_db, .. } => {
                 let a = 10f64.powf(gain_db / 40.0);
-                (1.0 + alpha * a, -2.0 * cs, 1.0 - alpha * a, 1.0 + alpha / a, -2.0 * cs, 1.0 - alpha / a)
+                (
+                    1.0 + alpha * a,
+                    -2.0 * cs,
+                    1.0 - alpha * a,
+                    1.0 + alpha / a,
+                    -2.0 * cs,
+                    1.0 - alpha / a,
+                )
             }
             Band::LowShelf { gain_db, .. } => {
                 let a = 10f64.powf(gain_db / 40.0);
@@ -146,7 +173,11 @@ pub struct Biquad {
 impl Biquad {
     /// A section with the given normalised coefficients and zero state.
     pub fn new(c: [f64; 5]) -> Self {
-        Biquad { c, z1: 0.0, z2: 0.0 }
+        Biquad {
+            c,
+            z1: 0.0,
+            z2: 0.0,
+        }
     }
 
     /// Filters one sample.
@@ -182,13 +213,19 @@ impl Chain {
     /// Builds the chain for `bands` at `sample_rate` (bands must be validated).
     pub fn new(bands: &[Band], sample_rate: u32) -> Self {
         Chain {
-            sections: bands.iter().map(|b| Biquad::new(b.coefficients(sample_rate))).collect(),
+            sections: bands
+                .iter()
+                .map(|b| Biquad::new(b.coefficients(sample_rate)))
+                .collect(),
         }
     }
 
     /// A fourth-order Linkwitz-Riley low-pass (two Butterworth sections) at `freq` Hz.
     pub fn linkwitz_riley_lowpass(freq: f64, sample_rate: u32) -> Self {
-        let b = Band::LowPass { freq, q: default_q() };
+        let b = Band::LowPass {
+            freq,
+            q: default_q(),
+        };
         Chain::new(&[b, b], sample_rate)
     }
 
@@ -221,29 +258,50 @@ mod tests {
         let fs = 48000;
         let mut c = Chain::new(&[band], fs);
         let n = 48000;
-        let mut x: Vec<f32> = (0..n).map(|i| (2.0 * std::f64::consts::PI * f * i as f64 / fs as f64).sin() as f32).collect();
+        let mut x: Vec<f32> = (0..n)
+            .map(|i| (2.0 * std::f64::consts::PI * f * i as f64 / fs as f64).sin() as f32)
+            .collect();
         c.process(&mut x);
         let tail = &x[n / 2..];
-        let rms = (tail.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / tail.len() as f64).sqrt();
+        let rms =
+            (tail.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / tail.len() as f64).sqrt();
         20.0 * (rms * 2f64.sqrt()).log10()
     }
 
     #[test]
     fn responses_match_their_definitions() {
-        let hp = Band::HighPass { freq: 100.0, q: default_q() };
+        let hp = Band::HighPass {
+            freq: 100.0,
+            q: default_q(),
+        };
         assert!((measured_db(hp, 100.0) + 3.01).abs() < 0.05);
         assert!(measured_db(hp, 25.0) < -23.0); // 12 dB/octave: two octaves below ~ -24 dB
         assert!(measured_db(hp, 5000.0).abs() < 0.01);
-        let lp = Band::LowPass { freq: 1000.0, q: default_q() };
+        let lp = Band::LowPass {
+            freq: 1000.0,
+            q: default_q(),
+        };
         assert!((measured_db(lp, 1000.0) + 3.01).abs() < 0.05);
         assert!(measured_db(lp, 100.0).abs() < 0.01);
-        let pk = Band::Peak { freq: 2000.0, gain_db: 6.0, q: 1.0 };
+        let pk = Band::Peak {
+            freq: 2000.0,
+            gain_db: 6.0,
+            q: 1.0,
+        };
         assert!((measured_db(pk, 2000.0) - 6.0).abs() < 0.05);
         assert!(measured_db(pk, 100.0).abs() < 0.1);
-        let ls = Band::LowShelf { freq: 200.0, gain_db: -8.0, q: default_q() };
+        let ls = Band::LowShelf {
+            freq: 200.0,
+            gain_db: -8.0,
+            q: default_q(),
+        };
         assert!((measured_db(ls, 30.0) + 8.0).abs() < 0.2);
         assert!(measured_db(ls, 8000.0).abs() < 0.05);
-        let hs = Band::HighShelf { freq: 4000.0, gain_db: 5.0, q: default_q() };
+        let hs = Band::HighShelf {
+            freq: 4000.0,
+            gain_db: 5.0,
+            q: default_q(),
+        };
         assert!((measured_db(hs, 15000.0) - 5.0).abs() < 0.2);
         assert!(measured_db(hs, 200.0).abs() < 0.05);
         // The analytic response agrees with the measurement.
@@ -253,9 +311,29 @@ mod tests {
 
     #[test]
     fn bad_bands_are_rejected() {
-        let e = Band::LowPass { freq: 30000.0, q: 0.7 }.validate(48000, "object 'x' eq band 1").unwrap_err().to_string();
-        assert!(e.contains("object 'x' eq band 1") && e.contains("Nyquist"), "{e}");
-        assert!(Band::Peak { freq: 100.0, gain_db: f64::NAN, q: 1.0 }.validate(48000, "b").is_err());
-        assert!(Band::HighPass { freq: 100.0, q: 0.0 }.validate(48000, "b").is_err());
+        let e = Band::LowPass {
+            freq: 30000.0,
+            q: 0.7,
+        }
+        .validate(48000, "object 'x' eq band 1")
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("object 'x' eq band 1") && e.contains("Nyquist"),
+            "{e}"
+        );
+        assert!(Band::Peak {
+            freq: 100.0,
+            gain_db: f64::NAN,
+            q: 1.0
+        }
+        .validate(48000, "b")
+        .is_err());
+        assert!(Band::HighPass {
+            freq: 100.0,
+            q: 0.0
+        }
+        .validate(48000, "b")
+        .is_err());
     }
 }

@@ -167,8 +167,14 @@ mod tests {
 
     #[test]
     fn poles_and_back() {
-        assert_eq!(cartesian_to_polar(Vec3::new(0.0, 0.0, 2.0)), (0.0, 90.0, 2.0));
-        assert_eq!(cartesian_to_polar(Vec3::new(0.0, 0.0, -1.0)), (0.0, -90.0, 1.0));
+        assert_eq!(
+            cartesian_to_polar(Vec3::new(0.0, 0.0, 2.0)),
+            (0.0, 90.0, 2.0)
+        );
+        assert_eq!(
+            cartesian_to_polar(Vec3::new(0.0, 0.0, -1.0)),
+            (0.0, -90.0, 1.0)
+        );
         // Straight behind is +180, never -180.
         let (a, _, _) = cartesian_to_polar(Vec3::new(0.0, -1.0, 0.0));
         assert_eq!(a, 180.0);

@@ -17,7 +17,17 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 /// Sample encodings mixstage writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub enum SampleFormat {
     /// 16-bit integer PCM, with TPDF dither.
     S16,
@@ -91,7 +101,9 @@ const WAVE_FORMAT_PCM: u16 = 1;
 const WAVE_FORMAT_IEEE_FLOAT: u16 = 3;
 const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
 /// The tail shared by the KSDATAFORMAT_SUBTYPE GUIDs (after the 2-byte format code + 2 zero bytes).
-const GUID_TAIL: [u8; 12] = [0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
+const GUID_TAIL: [u8; 12] = [
+    0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+];
 
 impl WavReader {
     /// Opens a WAV, RF64 or BW64 file and reads its header.
@@ -102,10 +114,13 @@ impl WavReader {
         let origin = path.display().to_string();
         let bad = |m: String| Error::malformed(origin.clone(), m);
         let mut head = [0u8; 12];
-        read_exact(&mut reader, &mut head).map_err(|_| bad("not a WAV file: shorter than a RIFF header (12 bytes)".into()))?;
+        read_exact(&mut reader, &mut head)
+            .map_err(|_| bad("not a WAV file: shorter than a RIFF header (12 bytes)".into()))?;
         let riff = &head[0..4];
         if !(riff == b"RIFF" || riff == b"RF64" || riff == b"BW64") || &head[8..12] != b"WAVE" {
-            return Err(bad("not a WAV file: expected a RIFF/RF64/BW64 header with form type WAVE".into()));
+            return Err(bad(
+                "not a WAV file: expected a RIFF/RF64/BW64 header with form type WAVE".into(),
+            ));
         }
         let is64 = riff != b"RIFF";
         let mut ds64_data: Option<u64> = None;
@@ -134,22 +149,29 @@ impl WavReader {
                 }
                 b"fmt " => {
                     if !(16..=1024).contains(&size32) {
-                        return Err(bad(format!("malformed WAV: 'fmt ' chunk of {size32} bytes (expected 16 to 40)")));
+                        return Err(bad(format!(
+                            "malformed WAV: 'fmt ' chunk of {size32} bytes (expected 16 to 40)"
+                        )));
                     }
                     let mut b = vec![0u8; size32 as usize];
-                    read_exact(&mut reader, &mut b).map_err(|_| bad("truncated WAV inside the 'fmt ' chunk".into()))?;
+                    read_exact(&mut reader, &mut b)
+                        .map_err(|_| bad("truncated WAV inside the 'fmt ' chunk".into()))?;
                     pos += size32 as u64;
                     fmt = Some(parse_fmt(&b).map_err(bad)?);
                 }
                 b"data" => {
-                    let (encoding, channels, rate, mask, desc) =
-                        fmt.clone().ok_or_else(|| bad("malformed WAV: 'data' chunk before the 'fmt ' chunk".into()))?;
-                    let bytes_per_frame = channels * match encoding {
-                        Encoding::Int(b) | Encoding::Float(b) => (b / 8) as usize,
-                    };
+                    let (encoding, channels, rate, mask, desc) = fmt.clone().ok_or_else(|| {
+                        bad("malformed WAV: 'data' chunk before the 'fmt ' chunk".into())
+                    })?;
+                    let bytes_per_frame = channels
+                        * match encoding {
+                            Encoding::Int(b) | Encoding::Float(b) => (b / 8) as usize,
+                        };
                     let remaining = file_len.saturating_sub(pos);
                     let declared = if is64 && size32 == u32::MAX {
-                        ds64_data.ok_or_else(|| bad("malformed RF64: data size 0xFFFFFFFF but no 'ds64' chunk".into()))?
+                        ds64_data.ok_or_else(|| {
+                            bad("malformed RF64: data size 0xFFFFFFFF but no 'ds64' chunk".into())
+                        })?
                     } else if size32 == u32::MAX || (size32 == 0 && remaining > 0) {
                         // Streamed files that never patched the size: read to the end.
                         remaining
@@ -188,7 +210,9 @@ impl WavReader {
                             String::from_utf8_lossy(&id)
                         )));
                     }
-                    reader.seek(SeekFrom::Current(skip as i64)).map_err(|e| Error::io(path, e))?;
+                    reader
+                        .seek(SeekFrom::Current(skip as i64))
+                        .map_err(|e| Error::io(path, e))?;
                     pos += skip;
                 }
             }
@@ -218,14 +242,19 @@ fn parse_fmt(b: &[u8]) -> std::result::Result<FmtInfo, String> {
     let mut mask = None;
     if tag == WAVE_FORMAT_EXTENSIBLE {
         if b.len() < 40 {
-            return Err("malformed WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk: shorter than 40 bytes".into());
+            return Err(
+                "malformed WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk: shorter than 40 bytes".into(),
+            );
         }
         let m = u32at(20);
         if m != 0 {
             mask = Some(m);
         }
         if b[28..40] != GUID_TAIL {
-            return Err("unsupported WAVE_FORMAT_EXTENSIBLE sub-format GUID (expected PCM or IEEE float)".into());
+            return Err(
+                "unsupported WAVE_FORMAT_EXTENSIBLE sub-format GUID (expected PCM or IEEE float)"
+                    .into(),
+            );
         }
         tag = u16at(24);
     }
@@ -233,10 +262,14 @@ fn parse_fmt(b: &[u8]) -> std::result::Result<FmtInfo, String> {
         return Err("the 'fmt ' chunk declares 0 channels".into());
     }
     if channels > MAX_CHANNELS {
-        return Err(format!("the 'fmt ' chunk declares {channels} channels; at most {MAX_CHANNELS} are accepted"));
+        return Err(format!(
+            "the 'fmt ' chunk declares {channels} channels; at most {MAX_CHANNELS} are accepted"
+        ));
     }
     if rate == 0 || rate > 1_536_000 {
-        return Err(format!("the 'fmt ' chunk declares a sample rate of {rate} Hz (expected 1 to 1536000)"));
+        return Err(format!(
+            "the 'fmt ' chunk declares a sample rate of {rate} Hz (expected 1 to 1536000)"
+        ));
     }
     let encoding = match (tag, bits) {
         (WAVE_FORMAT_PCM, 16 | 24 | 32) => Encoding::Int(bits),
@@ -273,7 +306,10 @@ impl AudioSource for WavReader {
         self.raw.resize(want * self.bytes_per_frame, 0);
         self.reader.read_exact(&mut self.raw).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                Error::malformed(self.path.display().to_string(), "truncated WAV: the file ended inside the audio data")
+                Error::malformed(
+                    self.path.display().to_string(),
+                    "truncated WAV: the file ended inside the audio data",
+                )
             } else {
                 Error::io(&self.path, e)
             }
@@ -293,7 +329,8 @@ impl AudioSource for WavReader {
             }
             Encoding::Int(_) => {
                 for (o, b) in out.iter_mut().zip(self.raw.chunks_exact(4)) {
-                    *o = (i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 / 2_147_483_648.0) as f32;
+                    *o = (i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 / 2_147_483_648.0)
+                        as f32;
                 }
             }
             Encoding::Float(32) => {
@@ -318,11 +355,17 @@ pub fn open_audio(path: &Path) -> Result<Box<dyn AudioSource>> {
     let mut magic = [0u8; 12];
     let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
     let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
-    if n >= 12 && (&magic[0..4] == b"RIFF" || &magic[0..4] == b"RF64" || &magic[0..4] == b"BW64") && &magic[8..12] == b"WAVE" {
+    if n >= 12
+        && (&magic[0..4] == b"RIFF" || &magic[0..4] == b"RF64" || &magic[0..4] == b"BW64")
+        && &magic[8..12] == b"WAVE"
+    {
         return Ok(Box::new(WavReader::open(path)?));
     }
     if n == 0 {
-        return Err(Error::malformed(path.display().to_string(), "the file is empty"));
+        return Err(Error::malformed(
+            path.display().to_string(),
+            "the file is empty",
+        ));
     }
     crate::decode::open(path)
 }
@@ -377,18 +420,35 @@ const HEADER_LEN: u64 = 12 + 36 + 48 + 8;
 impl WavWriter {
     /// Creates `<target>.<pid>.tmp` beside `target` and writes a provisional header.
     /// `channel_mask` is written as given (0 for "no speaker positions").
-    pub fn create(target: &Path, sample_rate: u32, channels: usize, format: SampleFormat, channel_mask: u32) -> Result<WavWriter> {
+    pub fn create(
+        target: &Path,
+        sample_rate: u32,
+        channels: usize,
+        format: SampleFormat,
+        channel_mask: u32,
+    ) -> Result<WavWriter> {
         if channels == 0 || channels > MAX_CHANNELS {
-            return Err(Error::Invalid(format!("cannot write a WAV with {channels} channels")));
+            return Err(Error::Invalid(format!(
+                "cannot write a WAV with {channels} channels"
+            )));
         }
-        let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         if !dir.is_dir() {
             return Err(Error::io(
                 target,
-                std::io::Error::new(std::io::ErrorKind::NotFound, format!("the output folder {} does not exist", dir.display())),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("the output folder {} does not exist", dir.display()),
+                ),
             ));
         }
-        let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "out.wav".into());
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "out.wav".into());
         let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
         let mut w = WavWriter {
@@ -423,22 +483,38 @@ impl WavWriter {
         let mut bytes = std::mem::take(&mut self.bytes);
         bytes.clear();
         bytes.reserve(samples.len() * self.format.bits() as usize / 8);
-        for (i, &x) in samples.iter().enumerate() {
-            let c = i % ch;
-            let a = x.abs();
-            if a > self.stats.peak[c] || a.is_nan() {
-                self.stats.peak[c] = if a.is_nan() { f32::INFINITY } else { a };
-            }
-            match self.format {
-                SampleFormat::F32 => bytes.extend_from_slice(&x.to_le_bytes()),
-                SampleFormat::S16 => {
-                    let d = self.tpdf() / 32768.0;
-                    let v = quantise(x as f64 + d, 32768.0, &mut self.stats.clipped[c], x);
-                    bytes.extend_from_slice(&(v as i16).to_le_bytes());
+        // Frame by frame, the format decided once per call: no division per sample. The bytes,
+        // the statistics and the dither sequence are those of a sample-by-sample loop.
+        for frame in samples.chunks_exact(ch) {
+            for (peak, &x) in self.stats.peak.iter_mut().zip(frame) {
+                let a = x.abs();
+                if a > *peak || a.is_nan() {
+                    *peak = if a.is_nan() { f32::INFINITY } else { a };
                 }
-                SampleFormat::S24 => {
-                    let v = quantise(x as f64, 8_388_608.0, &mut self.stats.clipped[c], x);
-                    bytes.extend_from_slice(&v.to_le_bytes()[0..3]);
+            }
+        }
+        match self.format {
+            SampleFormat::F32 => {
+                bytes.resize(samples.len() * 4, 0);
+                for (b, x) in bytes.chunks_exact_mut(4).zip(samples) {
+                    b.copy_from_slice(&x.to_le_bytes());
+                }
+            }
+            SampleFormat::S16 => {
+                for frame in samples.chunks_exact(ch) {
+                    for (c, &x) in frame.iter().enumerate() {
+                        let d = self.tpdf() / 32768.0;
+                        let v = quantise(x as f64 + d, 32768.0, &mut self.stats.clipped[c], x);
+                        bytes.extend_from_slice(&(v as i16).to_le_bytes());
+                    }
+                }
+            }
+            SampleFormat::S24 => {
+                for frame in samples.chunks_exact(ch) {
+                    for (clipped, &x) in self.stats.clipped.iter_mut().zip(frame) {
+                        let v = quantise(x as f64, 8_388_608.0, clipped, x);
+                        bytes.extend_from_slice(&v.to_le_bytes()[0..3]);
+                    }
                 }
             }
         }
@@ -473,10 +549,21 @@ impl WavWriter {
             out.write_all(&[0]).map_err(|e| Error::io(&self.temp, e))?;
         }
         let big = self.data_bytes + HEADER_LEN > u32::MAX as u64;
-        let header = header_bytes(sample_rate, self.channels, self.format, channel_mask, self.data_bytes, big);
-        let mut file = out.into_inner().map_err(|e| Error::io(&self.temp, e.into_error()))?;
-        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(&self.temp, e))?;
-        file.write_all(&header).map_err(|e| Error::io(&self.temp, e))?;
+        let header = header_bytes(
+            sample_rate,
+            self.channels,
+            self.format,
+            channel_mask,
+            self.data_bytes,
+            big,
+        );
+        let mut file = out
+            .into_inner()
+            .map_err(|e| Error::io(&self.temp, e.into_error()))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(&self.temp, e))?;
+        file.write_all(&header)
+            .map_err(|e| Error::io(&self.temp, e))?;
         file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
         drop(file);
         std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
@@ -506,7 +593,14 @@ fn quantise(x: f64, scale: f64, clipped: &mut u64, orig: f32) -> i32 {
 }
 
 /// The header: RIFF (or RF64) + JUNK/ds64 + WAVE_FORMAT_EXTENSIBLE fmt + data chunk header.
-fn header_bytes(rate: u32, channels: usize, format: SampleFormat, mask: u32, data: u64, rf64: bool) -> Vec<u8> {
+fn header_bytes(
+    rate: u32,
+    channels: usize,
+    format: SampleFormat,
+    mask: u32,
+    data: u64,
+    rf64: bool,
+) -> Vec<u8> {
     let mut h = Vec::with_capacity(HEADER_LEN as usize);
     let riff_size = HEADER_LEN - 8 + data + (data & 1);
     if rf64 {
@@ -521,7 +615,11 @@ fn header_bytes(rate: u32, channels: usize, format: SampleFormat, mask: u32, dat
     h.extend_from_slice(if rf64 { b"ds64" } else { b"JUNK" });
     h.extend_from_slice(&28u32.to_le_bytes());
     let frames = data / (channels as u64 * format.bits() as u64 / 8);
-    for v in [if rf64 { riff_size } else { 0 }, if rf64 { data } else { 0 }, if rf64 { frames } else { 0 }] {
+    for v in [
+        if rf64 { riff_size } else { 0 },
+        if rf64 { data } else { 0 },
+        if rf64 { frames } else { 0 },
+    ] {
         h.extend_from_slice(&v.to_le_bytes());
     }
     h.extend_from_slice(&0u32.to_le_bytes()); // table length
@@ -538,7 +636,11 @@ fn header_bytes(rate: u32, channels: usize, format: SampleFormat, mask: u32, dat
     h.extend_from_slice(&22u16.to_le_bytes());
     h.extend_from_slice(&format.bits().to_le_bytes()); // valid bits
     h.extend_from_slice(&mask.to_le_bytes());
-    let sub = if format == SampleFormat::F32 { WAVE_FORMAT_IEEE_FLOAT } else { WAVE_FORMAT_PCM };
+    let sub = if format == SampleFormat::F32 {
+        WAVE_FORMAT_IEEE_FLOAT
+    } else {
+        WAVE_FORMAT_PCM
+    };
     h.extend_from_slice(&sub.to_le_bytes());
     h.extend_from_slice(&[0, 0]);
     h.extend_from_slice(&GUID_TAIL);
@@ -549,7 +651,13 @@ fn header_bytes(rate: u32, channels: usize, format: SampleFormat, mask: u32, dat
 }
 
 /// Writes a whole planar buffer to a WAV file (for tests, tools and small outputs).
-pub fn write_all(path: &Path, rate: u32, channels: &[Vec<f32>], format: SampleFormat, mask: u32) -> Result<WriteStats> {
+pub fn write_all(
+    path: &Path,
+    rate: u32,
+    channels: &[Vec<f32>],
+    format: SampleFormat,
+    mask: u32,
+) -> Result<WriteStats> {
     let n = channels.first().map(|c| c.len()).unwrap_or(0);
     let mut w = WavWriter::create(path, rate, channels.len(), format, mask)?;
     let mut inter = Vec::with_capacity(channels.len() * 4096);
@@ -592,7 +700,10 @@ mod tests {
     #[test]
     fn integer_formats_round_trip_within_one_lsb_and_count_clips() {
         let d = tmp();
-        for (fmt, lsb) in [(SampleFormat::S16, 1.0 / 32768.0), (SampleFormat::S24, 1.0 / 8388608.0)] {
+        for (fmt, lsb) in [
+            (SampleFormat::S16, 1.0 / 32768.0),
+            (SampleFormat::S24, 1.0 / 8388608.0),
+        ] {
             let p = d.path().join("i.wav");
             let x: Vec<f32> = (0..1000).map(|i| ((i as f32) * 0.01).sin() * 0.9).collect();
             let mut y = x.clone();
@@ -612,7 +723,14 @@ mod tests {
     fn truncated_and_bogus_files_are_reported() {
         let d = tmp();
         let p = d.path().join("t.wav");
-        write_all(&p, 48000, &[vec![0.1; 1000], vec![0.2; 1000]], SampleFormat::S24, 0).unwrap();
+        write_all(
+            &p,
+            48000,
+            &[vec![0.1; 1000], vec![0.2; 1000]],
+            SampleFormat::S24,
+            0,
+        )
+        .unwrap();
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..bytes.len() - 100]).unwrap();
         let e = WavReader::open(&p).err().unwrap().to_string();

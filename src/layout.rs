@@ -38,7 +38,8 @@ impl Speaker {
 
     /// True if `name` is this speaker's label or one of its aliases (case-insensitive).
     pub fn is_named(&self, name: &str) -> bool {
-        self.label.eq_ignore_ascii_case(name) || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        self.label.eq_ignore_ascii_case(name)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
     }
 }
 
@@ -93,9 +94,10 @@ impl Layout {
 
     /// A built-in layout by name or alias (case-insensitive), if there is one.
     pub fn find_builtin(name: &str) -> Option<Layout> {
-        Layout::builtin()
-            .into_iter()
-            .find(|l| l.name.eq_ignore_ascii_case(name) || l.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
+        Layout::builtin().into_iter().find(|l| {
+            l.name.eq_ignore_ascii_case(name)
+                || l.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        })
     }
 
     /// Resolves a command-line layout argument: a built-in name or alias, else a path to a RON file.
@@ -157,10 +159,16 @@ impl Layout {
                 return Err(bad(format!("speaker {} has an empty label", i + 1)));
             }
             if !s.azimuth.is_finite() || !(-180.0..=180.0).contains(&s.azimuth) {
-                return Err(bad(format!("{at}: azimuth {} must be a finite number of degrees in [-180, 180]", s.azimuth)));
+                return Err(bad(format!(
+                    "{at}: azimuth {} must be a finite number of degrees in [-180, 180]",
+                    s.azimuth
+                )));
             }
             if !s.elevation.is_finite() || !(-90.0..=90.0).contains(&s.elevation) {
-                return Err(bad(format!("{at}: elevation {} must be a finite number of degrees in [-90, 90]", s.elevation)));
+                return Err(bad(format!(
+                    "{at}: elevation {} must be a finite number of degrees in [-90, 90]",
+                    s.elevation
+                )));
             }
             for n in std::iter::once(&s.label).chain(s.aliases.iter()) {
                 if let Some((_, j)) = names.iter().find(|(m, _)| m.eq_ignore_ascii_case(n)) {
@@ -173,7 +181,12 @@ impl Layout {
                 names.push((n.clone(), i));
             }
         }
-        let main: Vec<(usize, &Speaker)> = self.speakers.iter().enumerate().filter(|(_, s)| !s.lfe).collect();
+        let main: Vec<(usize, &Speaker)> = self
+            .speakers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.lfe)
+            .collect();
         if main.len() < 2 {
             return Err(bad(format!(
                 "has {} non-LFE speaker(s); a layout needs at least two",
@@ -211,18 +224,25 @@ impl Layout {
 
     /// Index of the channel whose label or alias is `name` (case-insensitive).
     pub fn channel_index(&self, name: &str) -> Option<usize> {
-        self.speakers.iter().position(|s| s.label.eq_ignore_ascii_case(name))
+        self.speakers
+            .iter()
+            .position(|s| s.label.eq_ignore_ascii_case(name))
             .or_else(|| self.speakers.iter().position(|s| s.is_named(name)))
     }
 
     /// Indices of the LFE channels.
     pub fn lfe_channels(&self) -> Vec<usize> {
-        (0..self.speakers.len()).filter(|&i| self.speakers[i].lfe).collect()
+        (0..self.speakers.len())
+            .filter(|&i| self.speakers[i].lfe)
+            .collect()
     }
 
     /// True if no speaker lies more than 10 degrees off ear level (LFE excluded).
     pub fn is_horizontal(&self) -> bool {
-        self.speakers.iter().filter(|s| !s.lfe).all(|s| s.elevation.abs() <= 10.0)
+        self.speakers
+            .iter()
+            .filter(|s| !s.lfe)
+            .all(|s| s.elevation.abs() <= 10.0)
     }
 
     /// The WAVE_FORMAT_EXTENSIBLE channel mask for this layout in its own channel order, or
@@ -247,28 +267,30 @@ impl Layout {
         if mask == 0 {
             return None;
         }
-        Layout::builtin().into_iter().find(|l| l.wave_channel_mask() == Some(mask))
+        Layout::builtin()
+            .into_iter()
+            .find(|l| l.wave_channel_mask() == Some(mask))
     }
 }
 
 /// The WAVE_FORMAT_EXTENSIBLE speaker bit for a BS.2051 label, if it has one.
 pub fn wave_bit(label: &str) -> Option<u32> {
     Some(match label {
-        "M+030" => 0x1,        // FRONT_LEFT
-        "M-030" => 0x2,        // FRONT_RIGHT
-        "M+000" => 0x4,        // FRONT_CENTER
-        "LFE1" => 0x8,         // LOW_FREQUENCY
-        "M+110" | "M+135" => 0x10, // BACK_LEFT
-        "M-110" | "M-135" => 0x20, // BACK_RIGHT
-        "M+180" => 0x100,      // BACK_CENTER
-        "M+090" => 0x200,      // SIDE_LEFT
-        "M-090" => 0x400,      // SIDE_RIGHT
-        "T+000" => 0x800,      // TOP_CENTER
-        "U+030" | "U+045" => 0x1000, // TOP_FRONT_LEFT
-        "U+000" => 0x2000,     // TOP_FRONT_CENTER
-        "U-030" | "U-045" => 0x4000, // TOP_FRONT_RIGHT
-        "U+110" | "U+135" => 0x8000, // TOP_BACK_LEFT
-        "U+180" => 0x10000,    // TOP_BACK_CENTER
+        "M+030" => 0x1,               // FRONT_LEFT
+        "M-030" => 0x2,               // FRONT_RIGHT
+        "M+000" => 0x4,               // FRONT_CENTER
+        "LFE1" => 0x8,                // LOW_FREQUENCY
+        "M+110" | "M+135" => 0x10,    // BACK_LEFT
+        "M-110" | "M-135" => 0x20,    // BACK_RIGHT
+        "M+180" => 0x100,             // BACK_CENTER
+        "M+090" => 0x200,             // SIDE_LEFT
+        "M-090" => 0x400,             // SIDE_RIGHT
+        "T+000" => 0x800,             // TOP_CENTER
+        "U+030" | "U+045" => 0x1000,  // TOP_FRONT_LEFT
+        "U+000" => 0x2000,            // TOP_FRONT_CENTER
+        "U-030" | "U-045" => 0x4000,  // TOP_FRONT_RIGHT
+        "U+110" | "U+135" => 0x8000,  // TOP_BACK_LEFT
+        "U+180" => 0x10000,           // TOP_BACK_CENTER
         "U-110" | "U-135" => 0x20000, // TOP_BACK_RIGHT
         _ => return None,
     })
@@ -302,7 +324,10 @@ mod tests {
     #[test]
     fn unknown_layout_lists_valid_names() {
         let e = Layout::resolve("7.1.5").unwrap_err().to_string();
-        assert!(e.contains("7.1.5") && e.contains("7.1.4") && e.contains("22.2"), "{e}");
+        assert!(
+            e.contains("7.1.5") && e.contains("7.1.4") && e.contains("22.2"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -331,7 +356,10 @@ mod tests {
         let e = err("Layout(name: \"x\", speakers: [(label: \"A\", azimuth: 30.0, elevation: 0.0), (label: \"B\", azimuth: 0.0, elevation: 0.0, lfe: true)])");
         assert!(e.contains("at least two"), "{e}");
         let e = err("Layout(name: \"x\", speakers: [(label: \"A\", azimuth: 300.0, elevation: 0.0), (label: \"B\", azimuth: -30.0, elevation: 0.0)])");
-        assert!(e.contains("speaker 1 ('A')") && e.contains("[-180, 180]"), "{e}");
+        assert!(
+            e.contains("speaker 1 ('A')") && e.contains("[-180, 180]"),
+            "{e}"
+        );
         let e = err("Layout(name: \"x\", speakers: [(label: \"A\", azimuth: 30.0, elevation: NaN), (label: \"B\", azimuth: -30.0, elevation: 0.0)])");
         assert!(e.contains("elevation"), "{e}");
         let e = err("Layout(name: \"x\", speakers: [(label: \"A\", azimuth: 180.0, elevation: 0.0), (label: \"B\", azimuth: -180.0, elevation: 0.0)])");

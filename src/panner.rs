@@ -353,7 +353,10 @@ fn extended_vertices(layout: &Layout) -> Vec<Vertex> {
                 let az = geometry::wrap_azimuth(a + gap * t);
                 let fold = if (t - 0.5).abs() < 1e-9 {
                     let h = std::f64::consts::FRAC_1_SQRT_2;
-                    scale_fold(fa, h).into_iter().chain(scale_fold(fb, h)).collect()
+                    scale_fold(fa, h)
+                        .into_iter()
+                        .chain(scale_fold(fb, h))
+                        .collect()
                 } else if t < 0.5 {
                     fa.clone()
                 } else {
@@ -414,7 +417,9 @@ fn scale_fold(fold: &[(usize, f64)], s: f64) -> Vec<(usize, f64)> {
 
 /// Gives each virtual pole (empty fold) an equal share onto its hull neighbours.
 fn resolve_pole_folds(vertices: &mut [Vertex], hull: &[Vec<usize>]) {
-    let poles: Vec<usize> = (0..vertices.len()).filter(|&i| vertices[i].fold.is_empty()).collect();
+    let poles: Vec<usize> = (0..vertices.len())
+        .filter(|&i| vertices[i].fold.is_empty())
+        .collect();
     for &p in &poles {
         let mut neighbours: Vec<usize> = Vec::new();
         for poly in hull {
@@ -476,7 +481,11 @@ fn add_facet(vertices: &mut Vec<Vertex>, facets: &mut Vec<Facet>, polygon: Vec<u
 }
 
 fn triangle(vertices: &[Vertex], c: [usize; 3]) -> Facet {
-    let m = nalgebra::Matrix3::from_columns(&[vertices[c[0]].dir, vertices[c[1]].dir, vertices[c[2]].dir]);
+    let m = nalgebra::Matrix3::from_columns(&[
+        vertices[c[0]].dir,
+        vertices[c[1]].dir,
+        vertices[c[2]].dir,
+    ]);
     let inv = m.try_inverse().unwrap_or_else(nalgebra::Matrix3::zeros);
     let inverse = [
         [inv[(0, 0)], inv[(0, 1)], inv[(0, 2)]],
@@ -532,7 +541,9 @@ fn convex_hull(points: &[Vec3]) -> Vec<Vec<usize>> {
                 if points.iter().any(|p| normal.dot(p) > offset + tol) {
                     continue;
                 }
-                let mut on: Vec<usize> = (0..n).filter(|&m| (normal.dot(&points[m]) - offset).abs() <= tol).collect();
+                let mut on: Vec<usize> = (0..n)
+                    .filter(|&m| (normal.dot(&points[m]) - offset).abs() <= tol)
+                    .collect();
                 on.sort_unstable();
                 if seen.contains(&on) {
                     continue;

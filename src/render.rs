@@ -22,8 +22,21 @@ use crate::panner::Panner;
 use crate::scene::{self, db_to_gain, group_name, Scene, Source};
 use crate::source::{FileSource, GeneratorState};
 
-/// Frames per processing block (about 21 ms at 48 kHz).
-pub const BLOCK: usize = 1024;
+/// Frames per processing block (about 85 ms at 48 kHz).
+pub const BLOCK: usize = 4096;
+
+/// The shortest stretch of frames between the control points at which object gains
+/// (panning times automation) are evaluated; between control points, gains are
+/// interpolated linearly per sample. A block gets more control points the faster its
+/// object moves (one per [`MAX_STEP_DEG`] of travel) or its gain changes (one per
+/// [`MAX_STEP_DB`]), and the most when a keyframe falls inside it.
+pub const CONTROL: usize = 64;
+
+/// Largest change of direction between two control points, in degrees.
+pub const MAX_STEP_DEG: f64 = 0.25;
+
+/// Largest change of automated gain between two control points, in dB.
+pub const MAX_STEP_DB: f64 = 0.25;
 
 /// Cut-off of the low-pass on object LFE sends, in Hz.
 pub const LFE_SEND_CUTOFF_HZ: f64 = 120.0;
@@ -92,9 +105,13 @@ struct Member {
     static_gain: f64,
     gain_keys: Vec<scene::GainKey>,
     kind: Kind,
-    /// Per-channel gains at the start and end of the current block (objects).
-    g0: Vec<f64>,
-    g1: Vec<f64>,
+    /// Objects: per-channel gains at the block's control points, flattened
+    /// (`points[k * channels + c]`, k = 0 ..= segments).
+    points: Vec<f64>,
+    /// Per channel: true if any control point of this block has a non-zero gain.
+    active: Vec<bool>,
+    /// Objects: frame offsets of the control points in this block (0 ..= n).
+    bounds: Vec<usize>,
     /// Amplitude at the start of the next block, carried over for continuity.
     carried: Option<(Vec<f64>, f64)>,
 }
@@ -113,6 +130,8 @@ pub struct Renderer {
     end: u64,
     stem_bufs: Vec<Vec<Vec<f32>>>,
     mix: Vec<Vec<f32>>,
+    /// 0, 1, 2, ... as f32: the per-sample ramp used to interpolate gains.
+    ramp: Vec<f32>,
 }
 
 /// What to render.
@@ -143,7 +162,10 @@ impl Renderer {
                 }
             }
         }
-        let groups: Vec<String> = all_groups.into_iter().filter(|g| opts.groups.admits(g)).collect();
+        let groups: Vec<String> = all_groups
+            .into_iter()
+            .filter(|g| opts.groups.admits(g))
+            .collect();
         let channels = layout.channels();
         let lfe_channels = layout.lfe_channels();
         let mut members = Vec::new();
@@ -161,7 +183,7 @@ impl Renderer {
                     let p = scene.resolve_path(path);
                     let file = FileSource::open(&p, rate, &at)?;
                     any_file = true;
-                    longest = longest.max(file.frames().unwrap_or(0));
+                    longest = longest.max(known_length(&file, &p, scene, &at)?);
                     let c = match (*channel, file.channels()) {
                         (Some(c), n) if c < n => c,
                         (Some(c), n) => {
@@ -179,14 +201,22 @@ impl Renderer {
                             )))
                         }
                     };
-                    Signal::File { file, pick: vec![c] }
+                    Signal::File {
+                        file,
+                        pick: vec![c],
+                    }
                 }
-                Source::Generator(gen) => Signal::Generators(vec![GeneratorState::new(gen, rate, i as u64)]),
+                Source::Generator(gen) => {
+                    Signal::Generators(vec![GeneratorState::new(gen, rate, i as u64)])
+                }
             };
             let lfe = match ob.lfe_send_db {
                 Some(db) if !lfe_channels.is_empty() => {
                     let share = 1.0 / (lfe_channels.len() as f64).sqrt();
-                    Some((db_to_gain(db) * share, Chain::linkwitz_riley_lowpass(LFE_SEND_CUTOFF_HZ, rate)))
+                    Some((
+                        db_to_gain(db) * share,
+                        Chain::linkwitz_riley_lowpass(LFE_SEND_CUTOFF_HZ, rate),
+                    ))
                 }
                 _ => None,
             };
@@ -202,8 +232,9 @@ impl Renderer {
                     lfe,
                     lfe_buf: vec![0.0; BLOCK],
                 },
-                g0: vec![0.0; channels],
-                g1: vec![0.0; channels],
+                points: Vec::new(),
+                bounds: Vec::new(),
+                active: vec![false; channels],
                 carried: None,
             });
         }
@@ -213,7 +244,8 @@ impl Renderer {
             if bed.mute || !opts.groups.admits(g) {
                 continue;
             }
-            let bed_layout = Layout::resolve(&bed.layout).map_err(|e| Error::Invalid(format!("{at}.layout: {e}")))?;
+            let bed_layout = Layout::resolve(&bed.layout)
+                .map_err(|e| Error::Invalid(format!("{at}.layout: {e}")))?;
             let n_in = bed_layout.channels();
             let signal = match &bed.source {
                 Source::File { path, .. } => {
@@ -228,8 +260,11 @@ impl Renderer {
                         )));
                     }
                     any_file = true;
-                    longest = longest.max(file.frames().unwrap_or(0));
-                    Signal::File { file, pick: (0..n_in).collect() }
+                    longest = longest.max(known_length(&file, &p, scene, &at)?);
+                    Signal::File {
+                        file,
+                        pick: (0..n_in).collect(),
+                    }
                 }
                 Source::Generator(gen) => Signal::Generators(
                     bed_layout
@@ -237,7 +272,11 @@ impl Renderer {
                         .iter()
                         .enumerate()
                         .map(|(c, s)| {
-                            let kind = if s.lfe { scene::Generator::Silence } else { gen.clone() };
+                            let kind = if s.lfe {
+                                scene::Generator::Silence
+                            } else {
+                                gen.clone()
+                            };
                             GeneratorState::new(&kind, rate, 1000 + 97 * i as u64 + c as u64)
                         })
                         .collect(),
@@ -254,8 +293,9 @@ impl Renderer {
                     matrix: bed_matrix(&bed_layout, layout)?,
                     out: vec![vec![0.0; BLOCK]; channels],
                 },
-                g0: Vec::new(),
-                g1: Vec::new(),
+                points: Vec::new(),
+                bounds: Vec::new(),
+                active: Vec::new(),
                 carried: None,
             });
         }
@@ -287,6 +327,7 @@ impl Renderer {
             panner,
             stem_bufs: vec![vec![vec![0.0; BLOCK]; channels]; groups.len()],
             mix: vec![vec![0.0; BLOCK]; channels],
+            ramp: (0..BLOCK).map(|i| i as f32).collect(),
             members,
             signals,
             groups,
@@ -303,21 +344,29 @@ impl Renderer {
     fn skip_to(&mut self, frame: u64) -> Result<()> {
         while self.pos < frame {
             let n = ((frame - self.pos) as usize).min(BLOCK);
-            self.members.par_iter_mut().zip(self.signals.par_iter_mut()).try_for_each(|(m, sig)| -> Result<()> {
-                for b in m.buf.iter_mut() {
-                    b.resize(n, 0.0);
-                }
-                sig.fill(&mut m.buf)?;
-                for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
-                    eq.process(b);
-                }
-                if let Kind::Object { lfe: Some((_, lp)), lfe_buf, .. } = &mut m.kind {
-                    lfe_buf.resize(n, 0.0);
-                    lfe_buf.copy_from_slice(&m.buf[0]);
-                    lp.process(lfe_buf);
-                }
-                Ok(())
-            })?;
+            self.members
+                .par_iter_mut()
+                .zip(self.signals.par_iter_mut())
+                .try_for_each(|(m, sig)| -> Result<()> {
+                    for b in m.buf.iter_mut() {
+                        b.resize(n, 0.0);
+                    }
+                    sig.fill(&mut m.buf)?;
+                    for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
+                        eq.process(b);
+                    }
+                    if let Kind::Object {
+                        lfe: Some((_, lp)),
+                        lfe_buf,
+                        ..
+                    } = &mut m.kind
+                    {
+                        lfe_buf.resize(n, 0.0);
+                        lfe_buf.copy_from_slice(&m.buf[0]);
+                        lp.process(lfe_buf);
+                    }
+                    Ok(())
+                })?;
             self.pos += n as u64;
         }
         Ok(())
@@ -351,71 +400,96 @@ impl Renderer {
             return Ok(0);
         }
         let rate = self.sample_rate as f64;
-        let t0 = self.pos as f64 / rate;
-        let t1 = (self.pos + n as u64) as f64 / rate;
+        let pos = self.pos;
+        let t0 = pos as f64 / rate;
+        let t1 = (pos + n as u64) as f64 / rate;
         let panner = &self.panner;
         let lfe_channels = self.layout.lfe_channels();
-        self.members.par_iter_mut().zip(self.signals.par_iter_mut()).try_for_each(|(m, sig)| -> Result<()> {
-            for b in m.buf.iter_mut() {
-                b.resize(n, 0.0);
-            }
-            sig.fill(&mut m.buf)?;
-            for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
-                eq.process(b);
-            }
-            let amp_at = |t: f64| m.static_gain * db_to_gain(scene::gain_db_at(&m.gain_keys, t));
-            match &mut m.kind {
-                Kind::Object { keys, lfe, lfe_buf } => {
-                    let (pan0, a0) = match m.carried.take() {
-                        Some(c) => c,
-                        None => (panner.gains(scene::position_at(keys, t0)), amp_at(t0)),
-                    };
-                    let pan1 = panner.gains(scene::position_at(keys, t1));
-                    let a1 = amp_at(t1);
-                    for c in 0..pan0.len() {
-                        m.g0[c] = pan0[c] * a0;
-                        m.g1[c] = pan1[c] * a1;
-                    }
-                    if let Some((send, lp)) = lfe {
-                        lfe_buf.resize(n, 0.0);
-                        lfe_buf.copy_from_slice(&m.buf[0]);
-                        lp.process(lfe_buf);
-                        for &c in &lfe_channels {
-                            m.g0[c] = *send * a0;
-                            m.g1[c] = *send * a1;
-                        }
-                    }
-                    m.carried = Some((pan1, a1));
+        self.members
+            .par_iter_mut()
+            .zip(self.signals.par_iter_mut())
+            .try_for_each(|(m, sig)| -> Result<()> {
+                for b in m.buf.iter_mut() {
+                    b.resize(n, 0.0);
                 }
-                Kind::Bed { matrix, out } => {
-                    let a0 = m.carried.take().map(|c| c.1).unwrap_or_else(|| amp_at(t0));
-                    let a1 = amp_at(t1);
-                    m.carried = Some((Vec::new(), a1));
-                    for (o, row) in out.iter_mut().zip(matrix.iter()) {
-                        o.resize(n, 0.0);
-                        o.iter_mut().for_each(|x| *x = 0.0);
-                        for (inp, &g) in m.buf.iter().zip(row.iter()) {
-                            if g != 0.0 {
-                                for (x, &s) in o.iter_mut().zip(inp.iter()) {
-                                    *x += (g as f32) * s;
+                sig.fill(&mut m.buf)?;
+                for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
+                    eq.process(b);
+                }
+                let amp_at =
+                    |t: f64| m.static_gain * db_to_gain(scene::gain_db_at(&m.gain_keys, t));
+                match &mut m.kind {
+                    Kind::Object { keys, lfe, lfe_buf } => {
+                        let chans = m.active.len();
+                        let (pan0, a0) = match m.carried.take() {
+                            Some(c) => c,
+                            None => (panner.gains(scene::position_at(keys, t0)), amp_at(t0)),
+                        };
+                        let segments = segment_count(keys, &m.gain_keys, t0, t1, n);
+                        m.bounds.clear();
+                        m.bounds.extend((0..=segments).map(|k| k * n / segments));
+                        m.points.resize((segments + 1) * chans, 0.0);
+                        m.active.iter_mut().for_each(|a| *a = false);
+                        let mut last = (pan0, a0);
+                        for k in 0..=segments {
+                            if k > 0 {
+                                let t = (pos + m.bounds[k] as u64) as f64 / rate;
+                                panner.gains_into(scene::position_at(keys, t), &mut last.0);
+                                last.1 = amp_at(t);
+                            }
+                            let (pan, a) = (&last.0, last.1);
+                            let row = &mut m.points[k * chans..(k + 1) * chans];
+                            for c in 0..chans {
+                                row[c] = pan[c] * a;
+                                m.active[c] |= row[c] != 0.0;
+                            }
+                            if let Some((send, _)) = lfe {
+                                for &c in &lfe_channels {
+                                    row[c] = *send * a;
+                                    m.active[c] |= row[c] != 0.0;
                                 }
                             }
                         }
-                        ramp(o, a0, a1);
+                        if let Some((_, lp)) = lfe {
+                            lfe_buf.resize(n, 0.0);
+                            lfe_buf.copy_from_slice(&m.buf[0]);
+                            lp.process(lfe_buf);
+                        }
+                        m.carried = Some(last);
+                    }
+                    Kind::Bed { matrix, out } => {
+                        let a0 = m.carried.take().map(|c| c.1).unwrap_or_else(|| amp_at(t0));
+                        let a1 = amp_at(t1);
+                        m.carried = Some((Vec::new(), a1));
+                        for (o, row) in out.iter_mut().zip(matrix.iter()) {
+                            o.resize(n, 0.0);
+                            o.iter_mut().for_each(|x| *x = 0.0);
+                            for (inp, &g) in m.buf.iter().zip(row.iter()) {
+                                if g != 0.0 {
+                                    for (x, &s) in o.iter_mut().zip(inp.iter()) {
+                                        *x += (g as f32) * s;
+                                    }
+                                }
+                            }
+                            ramp(o, a0, a1);
+                        }
                     }
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            })?;
         let members = &self.members;
         let lfe_set = &lfe_channels;
+        let ramp_table = &self.ramp;
         // Mix: parallel over output channels, fixed order inside.
         let channels = self.layout.channels();
         let mut per_channel: Vec<(usize, Vec<Vec<f32>>, Vec<f32>)> = (0..channels)
             .map(|c| {
                 (
                     c,
-                    self.stem_bufs.iter_mut().map(|s| std::mem::take(&mut s[c])).collect(),
+                    self.stem_bufs
+                        .iter_mut()
+                        .map(|s| std::mem::take(&mut s[c]))
+                        .collect(),
                     std::mem::take(&mut self.mix[c]),
                 )
             })
@@ -430,14 +504,23 @@ impl Renderer {
                 let dst = &mut stems[m.group];
                 match &m.kind {
                     Kind::Object { lfe_buf, .. } => {
-                        let (g0, g1) = (m.g0[c], m.g1[c]);
-                        if g0 == 0.0 && g1 == 0.0 {
+                        if !m.active[c] {
                             continue;
                         }
-                        let src = if lfe_set.contains(&c) { lfe_buf } else { &m.buf[0] };
-                        let step = (g1 - g0) / n as f64;
-                        for (i, (d, &x)) in dst.iter_mut().zip(src.iter()).enumerate() {
-                            *d += x * (g0 + step * i as f64) as f32;
+                        let chans = m.active.len();
+                        let src = if lfe_set.contains(&c) {
+                            lfe_buf
+                        } else {
+                            &m.buf[0]
+                        };
+                        for k in 0..m.bounds.len() - 1 {
+                            let g0 = m.points[k * chans + c];
+                            let g1 = m.points[(k + 1) * chans + c];
+                            if g0 == 0.0 && g1 == 0.0 {
+                                continue;
+                            }
+                            let (lo, hi) = (m.bounds[k], m.bounds[k + 1]);
+                            mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
                         }
                     }
                     Kind::Bed { out, .. } => {
@@ -476,6 +559,40 @@ impl Renderer {
     }
 }
 
+/// How many gain segments a block of `n` frames from `t0` to `t1` needs (see [`CONTROL`]).
+/// Depends only on the scene and the block grid, never on threads.
+fn segment_count(
+    keys: &[scene::PositionKey],
+    gains: &[scene::GainKey],
+    t0: f64,
+    t1: f64,
+    n: usize,
+) -> usize {
+    let most = n.div_ceil(CONTROL).max(1);
+    let inside = |t: f64| t > t0 && t <= t1;
+    if keys.iter().any(|k| inside(k.time)) || gains.iter().any(|k| inside(k.time)) {
+        return most;
+    }
+    let turn = crate::geometry::angle_between(
+        &scene::position_at(keys, t0),
+        &scene::position_at(keys, t1),
+    )
+    .to_degrees();
+    let fade = (scene::gain_db_at(gains, t1) - scene::gain_db_at(gains, t0)).abs();
+    let need = (turn / MAX_STEP_DEG).max(fade / MAX_STEP_DB).ceil() as usize;
+    need.clamp(1, most)
+}
+
+/// Adds `src` times a gain ramping linearly from `g0` to `g1` over the slice into `dst`.
+#[inline]
+fn mix_ramp(dst: &mut [f32], src: &[f32], g0: f64, g1: f64, ramp: &[f32]) {
+    let len = dst.len();
+    let (g0, dg) = (g0 as f32, ((g1 - g0) / len as f64) as f32);
+    for ((d, &x), &r) in dst.iter_mut().zip(src).zip(&ramp[..len]) {
+        *d += x * (g0 + dg * r);
+    }
+}
+
 /// Multiplies a block by a gain ramping linearly from `a0` to `a1`.
 fn ramp(x: &mut [f32], a0: f64, a1: f64) {
     let n = x.len();
@@ -485,40 +602,37 @@ fn ramp(x: &mut [f32], a0: f64, a1: f64) {
     }
 }
 
+/// A file's length in frames when the scene needs it for its duration.
+fn known_length(file: &FileSource, path: &Path, scene: &Scene, at: &str) -> Result<u64> {
+    match (file.frames(), scene.duration) {
+        (Some(n), _) => Ok(n),
+        (None, Some(_)) => Ok(0),
+        (None, None) => Err(Error::Invalid(format!(
+            "{at}: the length of {} is not known before decoding it all; set the scene's `duration`",
+            path.display()
+        ))),
+    }
+}
+
 fn time_to_frame(t: f64, rate: u32, what: &str) -> Result<u64> {
     if !t.is_finite() || t < 0.0 {
-        return Err(Error::Invalid(format!("{what} {t}: expected a non-negative number of seconds")));
+        return Err(Error::Invalid(format!(
+            "{what} {t}: expected a non-negative number of seconds"
+        )));
     }
     Ok((t * rate as f64).round() as u64)
 }
 
-/// The matrix routing a bed's channels onto the output layout (gains[out][in]).
+/// The matrix routing a bed's channels onto the output layout (gains[out][in]): the layout
+/// conversion of `mixstage convert` (VBAP, LFE kept), one mechanism for both.
 fn bed_matrix(from: &Layout, to: &Layout) -> Result<Vec<Vec<f64>>> {
-    let panner = Panner::new(to)?;
-    let to_lfe = to.lfe_channels();
-    let mut m = vec![vec![0.0; from.channels()]; to.channels()];
-    for (i, s) in from.speakers.iter().enumerate() {
-        if s.lfe {
-            let share = 1.0 / (to_lfe.len().max(1) as f64).sqrt();
-            for &o in &to_lfe {
-                m[o][i] = share;
-            }
-            continue;
-        }
-        let direct = to
-            .speakers
-            .iter()
-            .position(|t| !t.lfe && (t.is_named(&s.label) || s.aliases.iter().any(|a| t.is_named(a))));
-        match direct {
-            Some(o) => m[o][i] = 1.0,
-            None => {
-                for (o, g) in panner.gains_polar(s.azimuth, s.elevation).into_iter().enumerate() {
-                    m[o][i] = g;
-                }
-            }
-        }
-    }
-    Ok(m)
+    let m = crate::convert::conversion_matrix(
+        from,
+        to,
+        crate::convert::Method::Vbap,
+        crate::convert::LfeMode::Keep,
+    )?;
+    Ok(m.gains)
 }
 
 /// The outcome of [`render_to_files`].
@@ -600,7 +714,19 @@ pub fn render_to_files(
 
 /// The file name of a stem: `mix.wav` + `dialogue` -> `mix.dialogue.wav`.
 pub fn stem_path(out: &Path, group: &str) -> std::path::PathBuf {
-    let stem = out.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "mix".into());
-    let safe: String = group.chars().map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let stem = out
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "mix".into());
+    let safe: String = group
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     out.with_file_name(format!("{stem}.{safe}.wav"))
 }

@@ -238,9 +238,13 @@ impl Scene {
 
     /// Parses and validates scene RON text; `origin` names it in errors, `base_dir` anchors paths.
     pub fn parse(text: &str, origin: &str, base_dir: &Path) -> Result<Scene> {
-        let opts = ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
+        let opts = ron::Options::default()
+            .with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME);
         let mut scene: Scene = opts.from_str(text).map_err(|e| {
-            Error::malformed(format!("{origin}:{}:{}", e.span.start.line, e.span.start.col), e.code.to_string())
+            Error::malformed(
+                format!("{origin}:{}:{}", e.span.start.line, e.span.start.col),
+                e.code.to_string(),
+            )
         })?;
         scene.base_dir = base_dir.to_path_buf();
         scene.origin = origin.to_string();
@@ -253,59 +257,122 @@ impl Scene {
         let o = &self.origin;
         let bad = |at: String, msg: String| Error::malformed(format!("{o}: {at}"), msg);
         if !(8000..=384_000).contains(&self.sample_rate) {
-            return Err(bad("sample_rate".into(), format!("{} Hz is not a supported rate (8000 to 384000)", self.sample_rate)));
+            return Err(bad(
+                "sample_rate".into(),
+                format!(
+                    "{} Hz is not a supported rate (8000 to 384000)",
+                    self.sample_rate
+                ),
+            ));
         }
         if let Some(d) = self.duration {
             if !d.is_finite() || d <= 0.0 || d > MAX_DURATION_S {
-                return Err(bad("duration".into(), format!("{d} must be a positive number of seconds (at most 24 hours)")));
+                return Err(bad(
+                    "duration".into(),
+                    format!("{d} must be a positive number of seconds (at most 24 hours)"),
+                ));
             }
         }
-        finite(self.master_gain_db, || bad("master_gain_db".into(), "must be a finite number of dB".into()))?;
+        finite(self.master_gain_db, || {
+            bad(
+                "master_gain_db".into(),
+                "must be a finite number of dB".into(),
+            )
+        })?;
         let mut names: Vec<&str> = Vec::new();
         for (i, ob) in self.objects.iter().enumerate() {
             let at = format!("object {} ('{}')", i + 1, ob.name);
             if names.contains(&ob.name.as_str()) || ob.name.trim().is_empty() {
-                return Err(bad(at, "object and bed names must be unique and non-empty".into()));
+                return Err(bad(
+                    at,
+                    "object and bed names must be unique and non-empty".into(),
+                ));
             }
             names.push(&ob.name);
-            finite(ob.gain_db, || bad(format!("{at}.gain_db"), "must be a finite number of dB".into()))?;
+            finite(ob.gain_db, || {
+                bad(
+                    format!("{at}.gain_db"),
+                    "must be a finite number of dB".into(),
+                )
+            })?;
             if let Some(s) = ob.lfe_send_db {
-                finite(s, || bad(format!("{at}.lfe_send_db"), "must be a finite number of dB".into()))?;
+                finite(s, || {
+                    bad(
+                        format!("{at}.lfe_send_db"),
+                        "must be a finite number of dB".into(),
+                    )
+                })?;
             }
             validate_source(&ob.source, &format!("{o}: {at}.source"))?;
             if ob.position.is_empty() {
-                return Err(bad(format!("{at}.position"), "needs at least one keyframe, e.g. [(time: 0.0, az: 0.0, el: 0.0)]".into()));
+                return Err(bad(
+                    format!("{at}.position"),
+                    "needs at least one keyframe, e.g. [(time: 0.0, az: 0.0, el: 0.0)]".into(),
+                ));
             }
             for (k, key) in ob.position.iter().enumerate() {
                 let kat = format!("{at}.position[{k}]");
-                validate_time(key.time, k, ob.position.get(k.wrapping_sub(1)).map(|p| p.time), &kat).map_err(|m| bad(kat.clone(), m))?;
+                validate_time(
+                    key.time,
+                    k,
+                    ob.position.get(k.wrapping_sub(1)).map(|p| p.time),
+                    &kat,
+                )
+                .map_err(|m| bad(kat.clone(), m))?;
                 let polar = key.az.is_some() || key.el.is_some() || key.distance.is_some();
                 let cart = key.x.is_some() || key.y.is_some() || key.z.is_some();
                 if polar == cart {
-                    return Err(bad(kat, "give either polar az/el[/distance] or Cartesian x/y/z".into()));
+                    return Err(bad(
+                        kat,
+                        "give either polar az/el[/distance] or Cartesian x/y/z".into(),
+                    ));
                 }
-                for (name, v) in [("az", key.az), ("el", key.el), ("distance", key.distance), ("x", key.x), ("y", key.y), ("z", key.z)] {
+                for (name, v) in [
+                    ("az", key.az),
+                    ("el", key.el),
+                    ("distance", key.distance),
+                    ("x", key.x),
+                    ("y", key.y),
+                    ("z", key.z),
+                ] {
                     if let Some(v) = v {
-                        finite(v, || bad(format!("{kat}.{name}"), format!("{v} is not a finite number")))?;
+                        finite(v, || {
+                            bad(
+                                format!("{kat}.{name}"),
+                                format!("{v} is not a finite number"),
+                            )
+                        })?;
                     }
                 }
                 if let Some(el) = key.el {
                     if !(-90.0..=90.0).contains(&el) {
-                        return Err(bad(format!("{kat}.el"), format!("{el} must be in [-90, 90] degrees")));
+                        return Err(bad(
+                            format!("{kat}.el"),
+                            format!("{el} must be in [-90, 90] degrees"),
+                        ));
                     }
                 }
                 if let Some(d) = key.distance {
                     if d < 0.0 {
-                        return Err(bad(format!("{kat}.distance"), format!("{d} must not be negative")));
+                        return Err(bad(
+                            format!("{kat}.distance"),
+                            format!("{d} must not be negative"),
+                        ));
                     }
                 }
                 if cart {
                     if key.x.is_none() || key.y.is_none() || key.z.is_none() {
-                        return Err(bad(kat, "a Cartesian keyframe needs all of x, y and z".into()));
+                        return Err(bad(
+                            kat,
+                            "a Cartesian keyframe needs all of x, y and z".into(),
+                        ));
                     }
                     let v = Vec3::new(key.x.unwrap(), key.y.unwrap(), key.z.unwrap());
                     if v.norm() < 1e-9 {
-                        return Err(bad(kat, "the position (0, 0, 0) is the listener's and has no direction".into()));
+                        return Err(bad(
+                            kat,
+                            "the position (0, 0, 0) is the listener's and has no direction".into(),
+                        ));
                     }
                 } else if key.az.is_none() {
                     return Err(bad(kat, "a polar keyframe needs az".into()));
@@ -319,13 +386,27 @@ impl Scene {
         for (i, bed) in self.beds.iter().enumerate() {
             let at = format!("bed {} ('{}')", i + 1, bed.name);
             if names.contains(&bed.name.as_str()) || bed.name.trim().is_empty() {
-                return Err(bad(at, "object and bed names must be unique and non-empty".into()));
+                return Err(bad(
+                    at,
+                    "object and bed names must be unique and non-empty".into(),
+                ));
             }
             names.push(&bed.name);
-            finite(bed.gain_db, || bad(format!("{at}.gain_db"), "must be a finite number of dB".into()))?;
+            finite(bed.gain_db, || {
+                bad(
+                    format!("{at}.gain_db"),
+                    "must be a finite number of dB".into(),
+                )
+            })?;
             validate_source(&bed.source, &format!("{o}: {at}.source"))?;
-            if let Source::File { channel: Some(_), .. } = bed.source {
-                return Err(bad(format!("{at}.source"), "a bed uses every channel of its file; `channel` is for objects".into()));
+            if let Source::File {
+                channel: Some(_), ..
+            } = bed.source
+            {
+                return Err(bad(
+                    format!("{at}.source"),
+                    "a bed uses every channel of its file; `channel` is for objects".into(),
+                ));
             }
             validate_gain_keys(&bed.gain, &at).map_err(|(a, m)| bad(a, m))?;
             for (b, band) in bed.eq.iter().enumerate() {
@@ -339,7 +420,11 @@ impl Scene {
     /// group belong to the stem "ungrouped".
     pub fn groups(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        let all = self.objects.iter().map(|o| group_name(&o.group)).chain(self.beds.iter().map(|b| group_name(&b.group)));
+        let all = self
+            .objects
+            .iter()
+            .map(|o| group_name(&o.group))
+            .chain(self.beds.iter().map(|b| group_name(&b.group)));
         for g in all {
             if !out.iter().any(|x| x == g) {
                 out.push(g.to_string());
@@ -371,9 +456,16 @@ fn finite(v: f64, err: impl FnOnce() -> Error) -> Result<()> {
     }
 }
 
-fn validate_time(t: f64, k: usize, prev: Option<f64>, _at: &str) -> std::result::Result<(), String> {
+fn validate_time(
+    t: f64,
+    k: usize,
+    prev: Option<f64>,
+    _at: &str,
+) -> std::result::Result<(), String> {
     if !t.is_finite() || t < 0.0 {
-        return Err(format!("time {t} must be a finite, non-negative number of seconds"));
+        return Err(format!(
+            "time {t} must be a finite, non-negative number of seconds"
+        ));
     }
     if let (true, Some(p)) = (k > 0, prev) {
         if t < p {
@@ -386,9 +478,13 @@ fn validate_time(t: f64, k: usize, prev: Option<f64>, _at: &str) -> std::result:
 fn validate_gain_keys(keys: &[GainKey], at: &str) -> std::result::Result<(), (String, String)> {
     for (k, g) in keys.iter().enumerate() {
         let kat = format!("{at}.gain[{k}]");
-        validate_time(g.time, k, keys.get(k.wrapping_sub(1)).map(|p| p.time), &kat).map_err(|m| (kat.clone(), m))?;
+        validate_time(g.time, k, keys.get(k.wrapping_sub(1)).map(|p| p.time), &kat)
+            .map_err(|m| (kat.clone(), m))?;
         if !g.db.is_finite() {
-            return Err((format!("{kat}.db"), format!("{} is not a finite number of dB", g.db)));
+            return Err((
+                format!("{kat}.db"),
+                format!("{} is not a finite number of dB", g.db),
+            ));
         }
     }
     Ok(())
@@ -406,17 +502,28 @@ fn validate_source(s: &Source, at: &str) -> Result<()> {
             let level = match g {
                 Generator::Sine { freq, level_db } => {
                     if !freq.is_finite() || *freq <= 0.0 {
-                        return Err(bad(format!("Sine freq {freq} must be a positive number of Hz")));
+                        return Err(bad(format!(
+                            "Sine freq {freq} must be a positive number of Hz"
+                        )));
                     }
                     *level_db
                 }
                 Generator::PinkNoise { level_db, .. } => *level_db,
-                Generator::Sweep { from, to, period, level_db } => {
+                Generator::Sweep {
+                    from,
+                    to,
+                    period,
+                    level_db,
+                } => {
                     if !(from.is_finite() && to.is_finite() && *from > 0.0 && *to > 0.0) {
-                        return Err(bad(format!("Sweep from {from} / to {to} must be positive frequencies")));
+                        return Err(bad(format!(
+                            "Sweep from {from} / to {to} must be positive frequencies"
+                        )));
                     }
                     if !period.is_finite() || *period <= 0.0 {
-                        return Err(bad(format!("Sweep period {period} must be a positive number of seconds")));
+                        return Err(bad(format!(
+                            "Sweep period {period} must be a positive number of seconds"
+                        )));
                     }
                     *level_db
                 }
@@ -429,7 +536,9 @@ fn validate_source(s: &Source, at: &str) -> Result<()> {
                 Generator::Silence => 0.0,
             };
             if !level.is_finite() || level > 24.0 {
-                return Err(bad(format!("level_db {level} must be a finite number of dB (at most +24)")));
+                return Err(bad(format!(
+                    "level_db {level} must be a finite number of dB (at most +24)"
+                )));
             }
         }
     }
@@ -464,7 +573,11 @@ fn segment<K>(keys: &[K], time_of: impl Fn(&K) -> f64, time: f64) -> (usize, usi
     let next = keys.partition_point(|k| time_of(k) <= time);
     let prev = next - 1;
     let (t0, t1) = (time_of(&keys[prev]), time_of(&keys[next]));
-    let t = if t1 > t0 { (time - t0) / (t1 - t0) } else { 1.0 };
+    let t = if t1 > t0 {
+        (time - t0) / (t1 - t0)
+    } else {
+        1.0
+    };
     (prev, next, t)
 }
 
@@ -484,7 +597,11 @@ pub fn position_at(keys: &[PositionKey], time: f64) -> Vec3 {
         if p.norm() > 1e-9 {
             return p.normalize();
         }
-        return if s < 0.5 { pa.normalize() } else { pb.normalize() };
+        return if s < 0.5 {
+            pa.normalize()
+        } else {
+            pb.normalize()
+        };
     }
     let (az_a, el_a) = key_polar(ka);
     let (az_b, el_b) = key_polar(kb);
@@ -500,7 +617,11 @@ pub fn position_at(keys: &[PositionKey], time: f64) -> Vec3 {
 fn key_vector(k: &PositionKey) -> Vec3 {
     match (k.x, k.y, k.z) {
         (Some(x), Some(y), Some(z)) => Vec3::new(x, y, z),
-        _ => geometry::polar_to_cartesian(k.az.unwrap_or(0.0), k.el.unwrap_or(0.0), k.distance.unwrap_or(1.0)),
+        _ => geometry::polar_to_cartesian(
+            k.az.unwrap_or(0.0),
+            k.el.unwrap_or(0.0),
+            k.distance.unwrap_or(1.0),
+        ),
     }
 }
 
@@ -556,7 +677,10 @@ mod tests {
 
     #[test]
     fn azimuth_takes_the_short_way_unless_told() {
-        let keys = vec![key(0.0, 170.0, 0.0, Interp::Linear), key(1.0, -170.0, 0.0, Interp::Linear)];
+        let keys = vec![
+            key(0.0, 170.0, 0.0, Interp::Linear),
+            key(1.0, -170.0, 0.0, Interp::Linear),
+        ];
         let (az, _, _) = geometry::cartesian_to_polar(position_at(&keys, 0.5));
         assert!((az - 180.0).abs() < 1e-9, "{az}");
         let mut long = keys.clone();
@@ -567,7 +691,10 @@ mod tests {
 
     #[test]
     fn interpolation_shapes() {
-        let keys = vec![key(1.0, 0.0, 0.0, Interp::Linear), key(3.0, 90.0, 0.0, Interp::Step)];
+        let keys = vec![
+            key(1.0, 0.0, 0.0, Interp::Linear),
+            key(3.0, 90.0, 0.0, Interp::Step),
+        ];
         let az = |k: &[PositionKey], t| geometry::cartesian_to_polar(position_at(k, t)).0;
         assert!(az(&keys, 0.0).abs() < 1e-9);
         assert!(az(&keys, 2.999).abs() < 1e-9);
@@ -580,8 +707,16 @@ mod tests {
         assert!((az(&lin, 2.0) - 45.0).abs() < 1e-9);
         assert!(az(&lin, 1.5) < 22.5);
         let g = vec![
-            GainKey { time: 0.0, db: -10.0, interp: Interp::Linear },
-            GainKey { time: 2.0, db: 0.0, interp: Interp::Linear },
+            GainKey {
+                time: 0.0,
+                db: -10.0,
+                interp: Interp::Linear,
+            },
+            GainKey {
+                time: 2.0,
+                db: 0.0,
+                interp: Interp::Linear,
+            },
         ];
         assert!((gain_db_at(&g, 1.0) + 5.0).abs() < 1e-12);
         assert_eq!(gain_db_at(&[], 1.0), 0.0);
@@ -596,11 +731,18 @@ mod tests {
             z: Some(z),
             ..Default::default()
         };
-        let keys = vec![c(0.0, 0.0, 1.0, 0.0), c(2.0, 0.0, -1.0, 0.0), c(4.0, 0.0, -1.0, 1.0)];
+        let keys = vec![
+            c(0.0, 0.0, 1.0, 0.0),
+            c(2.0, 0.0, -1.0, 0.0),
+            c(4.0, 0.0, -1.0, 1.0),
+        ];
         // Half-way from front to back along the y axis passes through the listener: hold a side.
         let d = position_at(&keys, 3.0);
         let (az, el, _) = geometry::cartesian_to_polar(d);
-        assert!((az - 180.0).abs() < 1e-9 && (el - 26.565051177).abs() < 1e-6, "{az} {el}");
+        assert!(
+            (az - 180.0).abs() < 1e-9 && (el - 26.565051177).abs() < 1e-6,
+            "{az} {el}"
+        );
     }
 
     fn parse(text: &str) -> Result<Scene> {
@@ -611,17 +753,35 @@ mod tests {
     fn scene_errors_name_the_place() {
         let ok = "Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Sine(freq: 440.0)), position: [(time: 0.0, az: 0.0)])])";
         parse(ok).unwrap();
-        let e = parse(&ok.replace("az: 0.0", "az: NaN")).unwrap_err().to_string();
+        let e = parse(&ok.replace("az: 0.0", "az: NaN"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("object 1 ('a').position[0].az"), "{e}");
-        let e = parse(&ok.replace("(time: 0.0, az: 0.0)", "(time: 1.0, az: 0.0), (time: 0.5, az: 1.0)")).unwrap_err().to_string();
-        assert!(e.contains("out of order") && e.contains("position[1]"), "{e}");
-        let e = parse(&ok.replace("freq: 440.0", "freq: 440.0, volume: 3.0")).unwrap_err().to_string();
+        let e = parse(&ok.replace(
+            "(time: 0.0, az: 0.0)",
+            "(time: 1.0, az: 0.0), (time: 0.5, az: 1.0)",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("out of order") && e.contains("position[1]"),
+            "{e}"
+        );
+        let e = parse(&ok.replace("freq: 440.0", "freq: 440.0, volume: 3.0"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("s.ron:1:") && e.contains("volume"), "{e}");
-        let e = parse(&ok.replace("az: 0.0", "az: 0.0, x: 1.0")).unwrap_err().to_string();
+        let e = parse(&ok.replace("az: 0.0", "az: 0.0, x: 1.0"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("either polar"), "{e}");
-        let e = parse("Scene(sample_rate: 48000,\n objects: [").unwrap_err().to_string();
+        let e = parse("Scene(sample_rate: 48000,\n objects: [")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("s.ron:2:"), "{e}");
-        let e = parse(&ok.replace("1.0, objects", "-1.0, objects")).unwrap_err().to_string();
+        let e = parse(&ok.replace("1.0, objects", "-1.0, objects"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("duration"), "{e}");
     }
 }

@@ -35,7 +35,9 @@ impl GeneratorState {
             _ => 1,
         };
         // splitmix64 of the seed, never zero (xorshift state).
-        let mut z = seed.wrapping_add(decorrelate.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed
+            .wrapping_add(decorrelate.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^= z >> 31;
@@ -43,7 +45,11 @@ impl GeneratorState {
             kind: kind.clone(),
             rate: sample_rate as f64,
             n: 0,
-            amp: if level.is_finite() { db_to_gain(level) } else { 0.0 },
+            amp: if level.is_finite() {
+                db_to_gain(level)
+            } else {
+                0.0
+            },
             rng: z.max(1),
             pink: [0.0; 7],
         }
@@ -87,7 +93,9 @@ impl GeneratorState {
                     *o = (self.amp * p * NORM) as f32;
                 }
             }
-            Generator::Sweep { from, to, period, .. } => {
+            Generator::Sweep {
+                from, to, period, ..
+            } => {
                 let k = (to / from).ln();
                 for (i, o) in out.iter_mut().enumerate() {
                     let n = self.n + i as u64;
@@ -174,8 +182,8 @@ impl FileSource {
         }
         for (k, &c) in pick.iter().enumerate() {
             let o = &mut out[k];
-            for f in 0..got {
-                o[f] = self.interleaved[f * ch + c];
+            for (dst, frame) in o[..got].iter_mut().zip(self.interleaved.chunks_exact(ch)) {
+                *dst = frame[c];
             }
             o[got..].iter_mut().for_each(|x| *x = 0.0);
         }
@@ -193,7 +201,10 @@ mod tests {
 
     #[test]
     fn generators_have_their_levels_and_are_block_independent() {
-        let sine = Generator::Sine { freq: 1000.0, level_db: -6.0 };
+        let sine = Generator::Sine {
+            freq: 1000.0,
+            level_db: -6.0,
+        };
         let mut g = GeneratorState::new(&sine, 48000, 0);
         let mut whole = vec![0.0; 48000];
         g.fill(&mut whole);
@@ -205,7 +216,10 @@ mod tests {
         }
         assert_eq!(whole, parts);
 
-        let pink = Generator::PinkNoise { level_db: -20.0, seed: 7 };
+        let pink = Generator::PinkNoise {
+            level_db: -20.0,
+            seed: 7,
+        };
         let mut g = GeneratorState::new(&pink, 48000, 0);
         let mut x = vec![0.0; 480000];
         g.fill(&mut x);
@@ -214,7 +228,12 @@ mod tests {
         let mut g2 = GeneratorState::new(&pink, 48000, 1);
         let mut y = vec![0.0; 480000];
         g2.fill(&mut y);
-        let corr: f64 = x.iter().zip(&y).map(|(a, b)| (*a as f64) * (*b as f64)).sum::<f64>() / (rms(&x) * rms(&y) * x.len() as f64);
+        let corr: f64 = x
+            .iter()
+            .zip(&y)
+            .map(|(a, b)| (*a as f64) * (*b as f64))
+            .sum::<f64>()
+            / (rms(&x) * rms(&y) * x.len() as f64);
         assert!(corr.abs() < 0.05, "decorrelated channels: {corr}");
     }
 }

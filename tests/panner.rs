@@ -35,7 +35,10 @@ fn random_layout(rng: &mut Rng, index: usize) -> Layout {
             rng.direction()
         };
         let d = direction(az, el);
-        if speakers.iter().all(|s| angle_between(&s.direction(), &d).to_degrees() > 5.0) {
+        if speakers
+            .iter()
+            .all(|s| angle_between(&s.direction(), &d).to_degrees() > 5.0)
+        {
             speakers.push(Speaker {
                 label: format!("S{}", speakers.len() + 1),
                 aliases: vec![],
@@ -99,8 +102,17 @@ fn power_is_one_everywhere_and_never_nan_or_negative() {
         let p = Panner::new(&l).unwrap();
         for (az, el) in test_directions() {
             let g = p.gains_polar(az, el);
-            assert!(g.iter().all(|x| x.is_finite() && *x >= 0.0), "{} at ({az},{el}): {g:?}", l.name);
-            assert!((power(&g) - 1.0).abs() < 1e-9, "{} at ({az},{el}): power {}", l.name, power(&g));
+            assert!(
+                g.iter().all(|x| x.is_finite() && *x >= 0.0),
+                "{} at ({az},{el}): {g:?}",
+                l.name
+            );
+            assert!(
+                (power(&g) - 1.0).abs() < 1e-9,
+                "{} at ({az},{el}): power {}",
+                l.name,
+                power(&g)
+            );
         }
     }
 }
@@ -131,7 +143,12 @@ fn a_source_on_a_speaker_plays_from_that_speaker_alone() {
             let g = p.gains_polar(s.azimuth, s.elevation);
             for (j, x) in g.iter().enumerate() {
                 let want = if i == j { 1.0 } else { 0.0 };
-                assert!((x - want).abs() < 1e-6, "{} speaker {}: gains {g:?}", l.name, s.label);
+                assert!(
+                    (x - want).abs() < 1e-6,
+                    "{} speaker {}: gains {g:?}",
+                    l.name,
+                    s.label
+                );
             }
         }
     }
@@ -156,12 +173,24 @@ fn inside_real_coverage_gains_point_at_the_source() {
             if horizontal && el == 0.0 {
                 assert!(nonzero(&g) <= 2, "{} ear level ({az}): {g:?}", l.name);
             }
-            let sum: Vec3 = l.speakers.iter().zip(&g).map(|(s, x)| s.direction() * *x).sum();
+            let sum: Vec3 = l
+                .speakers
+                .iter()
+                .zip(&g)
+                .map(|(s, x)| s.direction() * *x)
+                .sum();
             let err = angle_between(&sum, &d);
-            assert!(err < 1e-6, "{} ({az},{el}): vector sum is {err} rad off", l.name);
+            assert!(
+                err < 1e-6,
+                "{} ({az},{el}): vector sum is {err} rad off",
+                l.name
+            );
         }
     }
-    assert!(real_checked > 10_000, "only {real_checked} directions were inside real coverage");
+    assert!(
+        real_checked > 10_000,
+        "only {real_checked} directions were inside real coverage"
+    );
 }
 
 #[test]
@@ -170,7 +199,12 @@ fn nearby_directions_give_nearby_gains() {
     // 0.01, split that step into 64: a continuous (steep) pan shrinks with the step, a jump
     // does not, so no sub-step may change a gain by more than 0.005.
     let mut rng = Rng(777);
-    let max_jump = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+    let max_jump = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    };
     for l in all_layouts().into_iter().take(30) {
         let p = Panner::new(&l).unwrap();
         for _ in 0..30 {
@@ -206,7 +240,10 @@ fn mirror_index(l: &Layout) -> Option<Vec<usize>> {
         .map(|s| {
             l.speakers.iter().position(|t| {
                 t.lfe == s.lfe
-                    && (s.lfe || (angle_between(&t.direction(), &direction(-s.azimuth, s.elevation)).to_degrees() < 1e-6))
+                    && (s.lfe
+                        || (angle_between(&t.direction(), &direction(-s.azimuth, s.elevation))
+                            .to_degrees()
+                            < 1e-6))
             })
         })
         .collect()
@@ -226,7 +263,14 @@ fn mirror_symmetric_layouts_pan_symmetrically() {
                 if l.speakers[i].lfe {
                     continue;
                 }
-                assert!((g[i] - h[j]).abs() < 1e-9, "{} ({az},{el}) {}: {} vs {}", l.name, l.speakers[i].label, g[i], h[j]);
+                assert!(
+                    (g[i] - h[j]).abs() < 1e-9,
+                    "{} ({az},{el}) {}: {} vs {}",
+                    l.name,
+                    l.speakers[i].label,
+                    g[i],
+                    h[j]
+                );
             }
         }
     }
@@ -331,11 +375,27 @@ fn layout_for(r: &RefLayout) -> Layout {
 fn builtin_speaker_positions_match_bs2051_as_in_ear() {
     let r = reference();
     for rl in &r.layouts {
-        let Some(ours) = Layout::find_builtin(&rl.name) else { continue };
-        assert_eq!(ours.labels(), rl.channels.iter().map(|c| c.label.clone()).collect::<Vec<_>>(), "{}", rl.name);
+        let Some(ours) = Layout::find_builtin(&rl.name) else {
+            continue;
+        };
+        assert_eq!(
+            ours.labels(),
+            rl.channels
+                .iter()
+                .map(|c| c.label.clone())
+                .collect::<Vec<_>>(),
+            "{}",
+            rl.name
+        );
         for (s, c) in ours.speakers.iter().zip(&rl.channels) {
             if !c.lfe {
-                assert_eq!((s.azimuth, s.elevation), (c.azimuth, c.elevation), "{} {}", rl.name, c.label);
+                assert_eq!(
+                    (s.azimuth, s.elevation),
+                    (c.azimuth, c.elevation),
+                    "{} {}",
+                    rl.name,
+                    c.label
+                );
             }
             assert_eq!(s.lfe, c.lfe);
         }
@@ -350,7 +410,11 @@ fn agrees_with_the_ebu_adm_renderer() {
     for rl in &r.layouts {
         let l = layout_for(rl);
         let p = Panner::new(&l).unwrap();
-        let idx: Vec<usize> = rl.gain_channels.iter().map(|n| l.channel_index(n).unwrap()).collect();
+        let idx: Vec<usize> = rl
+            .gain_channels
+            .iter()
+            .map(|n| l.channel_index(n).unwrap())
+            .collect();
         for c in &rl.cases {
             // ear pans stereo through a 5.0 downmix that is not power-normalised outside
             // the front pair; plain VBAP and BS.2127 agree only on and between the speakers.

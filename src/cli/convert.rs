@@ -6,14 +6,18 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mixstage::convert::{
-    channel_order_warning, conversion_matrix, convert_stream, input_layout, mono_downmix, LfeMode, Matrix, Method,
-    ITU_PAIRS, MONO_LABEL,
+    channel_order_warning, conversion_matrix, convert_stream, input_layout, mono_downmix, LfeMode,
+    Matrix, Method, ITU_PAIRS, MONO_LABEL,
 };
 use mixstage::io::{open_audio, AudioSource, SampleFormat};
 use mixstage::Layout;
 
 fn itu_pairs_help() -> String {
-    ITU_PAIRS.iter().map(|(a, b)| format!("{a}->{b}")).collect::<Vec<_>>().join(", ")
+    ITU_PAIRS
+        .iter()
+        .map(|(a, b)| format!("{a}->{b}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Args, Debug)]
@@ -31,7 +35,12 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "NAME|PATH|mono")]
     to: String,
     /// The output WAV file (written to a temporary file and renamed when complete).
-    #[arg(short, long, value_name = "OUT.wav", required_unless_present = "print_matrix")]
+    #[arg(
+        short,
+        long,
+        value_name = "OUT.wav",
+        required_unless_present = "print_matrix"
+    )]
     output: Option<PathBuf>,
     /// vbap: same speakers straight through, other channels panned at their own direction
     /// (any pair of layouts). itu: standard fold-down coefficients (pairs listed below).
@@ -180,9 +189,15 @@ pub fn run(a: ConvertArgs) -> Result<i32> {
     let total = src.info().frames.unwrap_or(0);
     let rate = src.info().sample_rate;
     let pb = crate::cli::progress(total, a.quiet, "converting");
-    let stats = convert_stream(src.as_mut(), input, &matrix, output, a.format, target.mask(), &mut |done| {
-        pb.set_position(done)
-    })?;
+    let stats = convert_stream(
+        src.as_mut(),
+        input,
+        &matrix,
+        output,
+        a.format,
+        target.mask(),
+        &mut |done| pb.set_position(done),
+    )?;
     pb.finish_and_clear();
     let labels: Vec<String> = match &target {
         Target::Layout(l) => l.labels(),

@@ -28,9 +28,11 @@ pub enum LayoutCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "Azimuth is positive to the LEFT (ADM / BS.2051), elevation positive up.\n\
+#[command(
+    after_help = "Azimuth is positive to the LEFT (ADM / BS.2051), elevation positive up.\n\
 Examples:\n  mixstage gains --layout 7.1.4 --az 30 --el 15\n  mixstage gains --layout 5.1 --xyz -1 1 0 --json\n  \
-printf '0 0\\n90 0\\n' | mixstage gains --layout 7.1.4 --stdin")]
+printf '0 0\\n90 0\\n' | mixstage gains --layout 7.1.4 --stdin"
+)]
 pub struct GainsArgs {
     /// A built-in layout name or alias, or the path of a RON layout file.
     #[arg(long)]
@@ -62,9 +64,18 @@ pub fn list(a: LayoutsArgs) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
-    println!("{:<8} {:<8} {:>8}  description", "name", "alias", "channels");
+    println!(
+        "{:<8} {:<8} {:>8}  description",
+        "name", "alias", "channels"
+    );
     for l in &all {
-        println!("{:<8} {:<8} {:>8}  {}", l.name, l.aliases.join(", "), l.channels(), l.description);
+        println!(
+            "{:<8} {:<8} {:>8}  {}",
+            l.name,
+            l.aliases.join(", "),
+            l.channels(),
+            l.description
+        );
     }
     Ok(0)
 }
@@ -86,11 +97,16 @@ pub fn layout(c: LayoutCommand) -> Result<i32> {
                 let mask = l.wave_channel_mask();
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(&json!({"name": l.name, "aliases": l.aliases, "speakers": speakers, "wave_channel_mask": mask}))?
+                    serde_json::to_string_pretty(
+                        &json!({"name": l.name, "aliases": l.aliases, "speakers": speakers, "wave_channel_mask": mask})
+                    )?
                 );
             } else {
                 println!("{} ({}) - {}", l.name, l.aliases.join(", "), l.description);
-                println!("{:>3}  {:<6} {:<14} {:>8} {:>9}  lfe", "ch", "label", "aliases", "azimuth", "elevation");
+                println!(
+                    "{:>3}  {:<6} {:<14} {:>8} {:>9}  lfe",
+                    "ch", "label", "aliases", "azimuth", "elevation"
+                );
                 for (i, s) in l.speakers.iter().enumerate() {
                     println!(
                         "{:>3}  {:<6} {:<14} {:>8.1} {:>9.1}  {}",
@@ -125,18 +141,31 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
             if t.is_empty() || t.starts_with('#') {
                 continue;
             }
-            let parts: Vec<&str> = t.split(|c: char| c.is_whitespace() || c == ',').filter(|s| !s.is_empty()).collect();
+            let parts: Vec<&str> = t
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|s| !s.is_empty())
+                .collect();
             let parse = |s: &str| s.parse::<f64>().ok().filter(|v| v.is_finite());
             let (az, el) = match parts.as_slice() {
                 [az, el] => match (parse(az), parse(el)) {
                     (Some(az), Some(el)) => (az, el),
-                    _ => bail!("standard input line {}: '{t}' is not two finite numbers \"az el\"", n + 1),
+                    _ => bail!(
+                        "standard input line {}: '{t}' is not two finite numbers \"az el\"",
+                        n + 1
+                    ),
                 },
-                _ => bail!("standard input line {}: expected \"az el\" (two numbers), got '{t}'", n + 1),
+                _ => bail!(
+                    "standard input line {}: expected \"az el\" (two numbers), got '{t}'",
+                    n + 1
+                ),
             };
             let g = panner.gains_polar(az, el);
             use std::io::Write;
-            writeln!(out, "{}", json!({"azimuth": az, "elevation": el, "channels": labels, "gains": g}))?;
+            writeln!(
+                out,
+                "{}",
+                json!({"azimuth": az, "elevation": el, "channels": labels, "gains": g})
+            )?;
         }
         return Ok(0);
     }
@@ -144,7 +173,12 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
         (Some(v), _) => {
             let p = Vec3::new(v[0], v[1], v[2]);
             if !p.iter().all(|x| x.is_finite()) || p.norm() == 0.0 {
-                bail!("--xyz {} {} {}: expected a finite, non-zero vector", v[0], v[1], v[2]);
+                bail!(
+                    "--xyz {} {} {}: expected a finite, non-zero vector",
+                    v[0],
+                    v[1],
+                    v[2]
+                );
             }
             let (az, el, _) = cartesian_to_polar(p);
             (az, el)
@@ -160,11 +194,21 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
     }
     let g = panner.gains_polar(az, el);
     if a.json {
-        println!("{}", json!({"layout": layout.name, "azimuth": az, "elevation": el, "channels": labels, "gains": g}));
+        println!(
+            "{}",
+            json!({"layout": layout.name, "azimuth": az, "elevation": el, "channels": labels, "gains": g})
+        );
     } else {
-        println!("{} at azimuth {az:.2}, elevation {el:.2} (azimuth positive to the left)", layout.name);
+        println!(
+            "{} at azimuth {az:.2}, elevation {el:.2} (azimuth positive to the left)",
+            layout.name
+        );
         for (l, g) in labels.iter().zip(&g) {
-            let db = if *g > 0.0 { format!("{:7.2} dB", 20.0 * g.log10()) } else { "   -inf dB".into() };
+            let db = if *g > 0.0 {
+                format!("{:7.2} dB", 20.0 * g.log10())
+            } else {
+                "   -inf dB".into()
+            };
             println!("  {l:<6} {g:.6}  {db}");
         }
     }

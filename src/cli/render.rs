@@ -12,12 +12,14 @@ use mixstage::Layout;
 use serde_json::json;
 
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  mixstage render scenes/demo.ron --layout 7.1.4 -o demo.wav\n  \
+#[command(
+    after_help = "Examples:\n  mixstage render scenes/demo.ron --layout 7.1.4 -o demo.wav\n  \
 mixstage render scenes/demo.ron --layout 5.1 -o demo51.wav --format s24 --stems\n  \
 mixstage render scenes/demo.ron --layout stereo -o me.wav --without dialogue   # an M&E mix\n  \
 mixstage render scenes/speaker-walk.ron --layout 7.1.4 -o walk.wav --start 2 --end 6\n\n\
 The output has the layout's channels in the layout's order (see `mixstage layout show NAME`).\n\
-Exit codes: 0 ok, 1 error (nothing is written under the output name), 2 usage error.")]
+Exit codes: 0 ok, 1 error (nothing is written under the output name), 2 usage error."
+)]
 pub struct RenderArgs {
     /// The scene file (RON; see the README for the format).
     scene: PathBuf,
@@ -64,7 +66,10 @@ pub fn run(a: RenderArgs) -> Result<i32> {
         GroupFilter::All
     };
     if a.output.is_dir() {
-        bail!("{}: is a folder; give the output WAV file name", a.output.display());
+        bail!(
+            "{}: is a folder; give the output WAV file name",
+            a.output.display()
+        );
     }
     let opts = RenderOptions {
         start: a.start,
@@ -73,15 +78,27 @@ pub fn run(a: RenderArgs) -> Result<i32> {
     };
     let started = Instant::now();
     let pb = super::progress(0, a.quiet, "rendering");
-    let summary = render_to_files(&scene, &layout, &opts, &a.output, a.format, a.stems, |done, total| {
-        pb.set_length(total);
-        pb.set_position(done);
-    })?;
+    let summary = render_to_files(
+        &scene,
+        &layout,
+        &opts,
+        &a.output,
+        a.format,
+        a.stems,
+        |done, total| {
+            pb.set_length(total);
+            pb.set_position(done);
+        },
+    )?;
     pb.finish_and_clear();
     let secs = summary.frames as f64 / summary.sample_rate as f64;
     let wall = started.elapsed().as_secs_f64();
     let rtf = secs / wall.max(1e-9);
-    let peak_db: Vec<f64> = summary.peak.iter().map(|p| 20.0 * (*p as f64).max(1e-20).log10()).collect();
+    let peak_db: Vec<f64> = summary
+        .peak
+        .iter()
+        .map(|p| 20.0 * (*p as f64).max(1e-20).log10())
+        .collect();
     let clipped: u64 = summary.clipped.iter().sum();
     if a.json {
         println!(
@@ -104,7 +121,12 @@ pub fn run(a: RenderArgs) -> Result<i32> {
         for f in &summary.files {
             eprintln!("  wrote {}", f.display());
         }
-        let peaks: Vec<String> = summary.channels.iter().zip(&peak_db).map(|(l, p)| format!("{l} {p:.1}")).collect();
+        let peaks: Vec<String> = summary
+            .channels
+            .iter()
+            .zip(&peak_db)
+            .map(|(l, p)| format!("{l} {p:.1}"))
+            .collect();
         eprintln!("  peak dBFS: {}", peaks.join(", "));
     }
     if clipped > 0 {

@@ -1,0 +1,140 @@
+//! The foundation commands through the real binary: output formats and exit codes.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn mixstage(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_mixstage"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn layouts_lists_every_builtin() {
+    let (code, out, _) = mixstage(&["layouts"]);
+    assert_eq!(code, 0);
+    for name in [
+        "stereo", "5.1", "5.1.2", "5.1.4", "7.1", "7.1.2", "7.1.4", "9.1.6", "22.2", "4+7+0",
+        "9+10+3",
+    ] {
+        assert!(out.contains(name), "{name} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn layout_show_json_has_the_documented_shape() {
+    let (code, out, _) = mixstage(&["layout", "show", "4+7+0", "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["name"], "7.1.4");
+    let sp = v["speakers"].as_array().unwrap();
+    assert_eq!(sp.len(), 12);
+    assert_eq!(sp[0]["label"], "M+030");
+    assert_eq!(sp[0]["azimuth"], 30.0);
+    assert_eq!(sp[0]["elevation"], 0.0);
+    assert_eq!(sp[0]["lfe"], false);
+    assert_eq!(sp[3]["lfe"], true);
+    assert_eq!(sp[11]["label"], "U-135");
+}
+
+#[test]
+fn gains_polar_cartesian_and_stdin_agree() {
+    let (code, out, _) = mixstage(&[
+        "gains", "--layout", "5.1", "--az", "90", "--el", "0", "--json",
+    ]);
+    assert_eq!(code, 0);
+    let polar: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(polar["channels"][4], "M+110");
+    // Cartesian -1 0 0 is hard left: the same direction.
+    let (_, out, _) = mixstage(&[
+        "gains", "--layout", "5.1", "--xyz", "-1", "0", "0", "--json",
+    ]);
+    let cart: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(polar["gains"], cart["gains"]);
+    let g: Vec<f64> = polar["gains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!((g.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-12);
+    assert!(g[0] > 0.0 && g[4] > 0.0 && g[1] == 0.0 && g[3] == 0.0);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mixstage"))
+        .args(["gains", "--layout", "5.1", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"90 0\n# a comment\n\n-30 0\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["gains"], polar["gains"]);
+    assert_eq!(lines[1]["gains"][1], 1.0);
+}
+
+#[test]
+fn errors_exit_non_zero_with_a_clear_message() {
+    let (code, _, err) = mixstage(&["layout", "show", "7.1.5"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("unknown layout '7.1.5'") && err.contains("9.1.6"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("room.ron");
+    std::fs::write(&bad, "Layout(name: \"room\", speakers: [\n  (label: \"A\", azimuth: 30.0, elevation: 0.0),\n  (label: \"B\", azimuth: -30.0, elevation: 95.0),\n])").unwrap();
+    let (code, _, err) = mixstage(&["layout", "show", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("room.ron") && err.contains("speaker 2 ('B')") && err.contains("[-90, 90]"),
+        "{err}"
+    );
+    std::fs::write(
+        &bad,
+        "Layout(name: \"room\",\n speakers: [(label: \"A\" azimuth: 30.0)])",
+    )
+    .unwrap();
+    let (code, _, err) = mixstage(&["gains", "--layout", bad.to_str().unwrap(), "--az", "0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("room.ron:2:"), "{err}");
+    let (code, _, err) = mixstage(&["gains", "--layout", "5.1", "--az", "0", "--el", "100"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("[-90, 90]"), "{err}");
+    let (code, _, _) = mixstage(&["gains", "--layout", "5.1", "--az", "nan"]);
+    assert_eq!(code, 1);
+    let (code, _, _) = mixstage(&["gains", "--layout", "5.1", "--azimuth", "0"]);
+    assert_eq!(code, 2, "clap usage errors exit 2");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mixstage"))
+        .args(["gains", "--layout", "5.1", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"0 0\n10 x\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
+}
