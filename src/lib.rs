@@ -16,6 +16,7 @@ pub mod geometry;
 pub mod io;
 pub mod layout;
 pub mod panner;
+pub mod plot;
 pub mod qc;
 pub mod render;
 pub mod scene;

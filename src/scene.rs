@@ -603,8 +603,15 @@ pub fn position_at(keys: &[PositionKey], time: f64) -> Vec3 {
             pb.normalize()
         };
     }
-    let (az_a, el_a) = key_polar(ka);
-    let (az_b, el_b) = key_polar(kb);
+    let (mut az_a, el_a) = key_polar(ka);
+    let (mut az_b, el_b) = key_polar(kb);
+    // At a pole azimuth means nothing: travel along the other keyframe's azimuth, so
+    // (az 0, el 90) -> (az 180, el 0) goes straight over the top and down the back.
+    if el_a.abs() >= 90.0 - 1e-9 {
+        az_a = az_b;
+    } else if el_b.abs() >= 90.0 - 1e-9 {
+        az_b = az_a;
+    }
     let mut diff = geometry::azimuth_difference(az_a, az_b);
     if kb.long_way && diff != 0.0 {
         diff -= 360.0 * diff.signum();
@@ -687,6 +694,26 @@ mod tests {
         long[1].long_way = true;
         let (az, _, _) = geometry::cartesian_to_polar(position_at(&long, 0.5));
         assert!(az.abs() < 1e-9, "{az}");
+    }
+
+    #[test]
+    fn paths_through_a_pole_go_straight_over() {
+        let keys = vec![
+            key(0.0, 0.0, 90.0, Interp::Linear),
+            key(1.0, 180.0, 0.0, Interp::Linear),
+        ];
+        for t in [0.25, 0.5, 0.75] {
+            let d = position_at(&keys, t);
+            assert!(d.x.abs() < 1e-12, "stays in the median plane: {d:?}");
+            let (az, el, _) = geometry::cartesian_to_polar(d);
+            assert!((az - 180.0).abs() < 1e-9 && (el - 90.0 * (1.0 - t)).abs() < 1e-9);
+        }
+        let up = vec![
+            key(0.0, -60.0, 0.0, Interp::Linear),
+            key(1.0, 0.0, 90.0, Interp::Linear),
+        ];
+        let (az, _, _) = geometry::cartesian_to_polar(position_at(&up, 0.5));
+        assert!((az + 60.0).abs() < 1e-9);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod convert;
 pub mod layouts;
+pub mod plot;
 pub mod qc;
 pub mod render;
 
@@ -44,6 +45,8 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
     Qc(qc::QcArgs),
+    /// Draw a scene's object trajectories and the layout's speakers (SVG or PNG).
+    Plot(plot::PlotArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Render(a) => render::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Qc(a) => qc::run(a),
+        Command::Plot(a) => plot::run(a),
     };
     match result {
         Ok(code) => code,

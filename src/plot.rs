@@ -1,0 +1,198 @@
+//! Pictures of a scene: the layout's speakers and the objects' trajectories, seen from
+//! above and from the side, as SVG (plotters) or PNG (the SVG rasterised with resvg, with
+//! an embedded DejaVu Sans font so no system fonts are needed).
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::scene::{self, Scene};
+
+/// The font embedded for PNG output (DejaVu Sans; licence in `data/fonts/`).
+const FONT: &[u8] = include_bytes!("../data/fonts/DejaVuSans.ttf");
+
+/// Seconds between trajectory samples.
+const STEP_S: f64 = 0.05;
+
+/// The plotted length of a scene: its duration, or else a second past its last keyframe.
+fn plot_length(scene: &Scene) -> f64 {
+    scene.duration.unwrap_or_else(|| {
+        scene
+            .objects
+            .iter()
+            .flat_map(|o| o.position.iter().map(|k| k.time))
+            .fold(0.0, f64::max)
+            + 1.0
+    })
+}
+
+/// Draws the layout and the trajectories of the scene's (unmuted) objects as an SVG document.
+pub fn trajectories_svg(scene: &Scene, layout: &Layout) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1200, 640)).into_drawing_area();
+        draw(&root, scene, layout)
+            .map_err(|e| Error::Invalid(format!("drawing the plot failed: {e}")))?;
+        root.present()
+            .map_err(|e| Error::Invalid(format!("drawing the plot failed: {e}")))?;
+    }
+    Ok(svg)
+}
+
+/// A 2-D view of a direction.
+type Projection = fn(&crate::geometry::Vec3) -> (f64, f64);
+/// A drawing area of any backend.
+type Area<DB> = DrawingArea<DB, plotters::coord::Shift>;
+
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    scene: &Scene,
+    layout: &Layout,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let (title, body) = root.split_vertically(40);
+    title.titled(
+        &format!(
+            "{} on {} (azimuth positive to the left)",
+            scene.origin, layout.name
+        ),
+        ("sans-serif", 20),
+    )?;
+    let (top, side) = body.split_horizontally(600);
+    let length = plot_length(scene);
+    let n = ((length / STEP_S).ceil() as usize).clamp(2, 200_000);
+    // Trajectories as unit directions sampled along the scene.
+    let paths: Vec<(String, Vec<crate::geometry::Vec3>)> = scene
+        .objects
+        .iter()
+        .filter(|o| !o.mute)
+        .map(|o| {
+            let pts = (0..=n)
+                .map(|i| scene::position_at(&o.position, length * i as f64 / n as f64))
+                .collect();
+            (o.name.clone(), pts)
+        })
+        .collect();
+    let views: [(&Area<DB>, &str, &str, &str, Projection); 2] = [
+        (
+            &top,
+            "seen from above (front up)",
+            "x (right)",
+            "y (front)",
+            |v| (v.x, v.y),
+        ),
+        (
+            &side,
+            "seen from the left side (front right)",
+            "y (front)",
+            "z (up)",
+            |v| (v.y, v.z),
+        ),
+    ];
+    for (area, caption, xl, yl, project) in views {
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(-1.25f64..1.25f64, -1.25f64..1.25f64)?;
+        chart
+            .configure_mesh()
+            .x_desc(xl)
+            .y_desc(yl)
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        // The unit circle: the speaker radius.
+        chart.draw_series(LineSeries::new(
+            (0..=120).map(|i| {
+                let a = i as f64 / 120.0 * std::f64::consts::TAU;
+                (a.cos(), a.sin())
+            }),
+            BLACK.mix(0.25),
+        ))?;
+        chart.draw_series(std::iter::once(Cross::new((0.0, 0.0), 6, BLACK.mix(0.6))))?;
+        for (i, (name, pts)) in paths.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    pts.iter().map(project),
+                    color.stroke_width(2),
+                ))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
+            let start = project(&pts[0]);
+            chart.draw_series(std::iter::once(Circle::new(start, 4, color.filled())))?;
+        }
+        for s in layout.speakers.iter().filter(|s| !s.lfe) {
+            let p = project(&s.direction());
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(p.0 - 0.03, p.1 - 0.03), (p.0 + 0.03, p.1 + 0.03)],
+                BLUE.mix(0.8).filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                s.label.clone(),
+                (p.0 + 0.04, p.1 + 0.04),
+                ("sans-serif", 12),
+            )))?;
+        }
+        if !paths.is_empty() {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK.mix(0.3))
+                .position(SeriesLabelPosition::LowerRight)
+                .draw()?;
+        }
+    }
+    Ok(())
+}
+
+/// Rasterises an SVG document to PNG bytes, with the embedded font for text.
+pub fn svg_to_png(svg: &str) -> Result<Vec<u8>> {
+    let mut opt = resvg::usvg::Options::default();
+    opt.fontdb_mut().load_font_data(FONT.to_vec());
+    opt.font_family = "DejaVu Sans".into();
+    // plotters asks for the generic "sans-serif" family: map it to the embedded font.
+    opt.fontdb_mut().set_sans_serif_family("DejaVu Sans");
+    let tree = resvg::usvg::Tree::from_str(svg, &opt)
+        .map_err(|e| Error::Invalid(format!("rasterising the plot failed: {e}")))?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| Error::Invalid("rasterising the plot failed: empty image".into()))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::identity(),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| Error::Invalid(format!("encoding the PNG failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plots_show_speakers_and_objects() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/demo.ron"))
+            .unwrap();
+        let scene = Scene::parse(&text, "demo.ron", std::path::Path::new(".")).unwrap();
+        let layout = Layout::resolve("7.1.4").unwrap();
+        let svg = trajectories_svg(&scene, &layout).unwrap();
+        for needle in ["U-135", "M+030", "flyover", "dialogue", "<svg"] {
+            assert!(svg.contains(needle), "{needle}");
+        }
+        let png = svg_to_png(&svg).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert!(png.len() > 10_000);
+    }
+}
