@@ -202,3 +202,37 @@ fn plots_are_written_as_svg() {
         "channel labels and legend"
     );
 }
+
+#[test]
+fn mono_files_and_checks_that_name_no_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("stem.wav");
+    // A 1 kHz tone at -20 dBFS in one channel: BS.1770 weight 1, so -20 - 3.01 LUFS.
+    let x: Vec<f32> = (0..5 * 48000)
+        .map(|k| (0.1 * (2.0 * PI * 1000.0 * k as f64 / 48000.0).sin()) as f32)
+        .collect();
+    write_all(&wav, 48000, &[x], SampleFormat::F32, 0).unwrap();
+    let spec = dir.path().join("s.ron");
+    std::fs::write(
+        &spec,
+        "Spec(name: \"s\", checks: [IntegratedLoudness(target: -23.0, tolerance: 0.5), NoClipping(systems: Named([\"5.1\"]))])",
+    )
+    .unwrap();
+    let o = qc(&[
+        wav.to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["systems"].as_array().unwrap().len(), 1);
+    assert!(
+        (v["systems"][0]["integrated_lufs"].as_f64().unwrap() + 23.01).abs() < 0.1,
+        "{v}"
+    );
+    assert_eq!(v["unapplied_checks"][0], "no clipped samples");
+    let o = qc(&[wav.to_str().unwrap(), "--systems", "stereo"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("one-channel"), "{}", stderr(&o));
+}

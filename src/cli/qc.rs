@@ -7,7 +7,7 @@ use clap::Args;
 use mixstage::convert::layout_for_channel_mask;
 use mixstage::io::open_audio;
 use mixstage::qc::spec::Spec;
-use mixstage::qc::system::{default_system_names, systems_by_name};
+use mixstage::qc::system::{default_system_names, systems_by_name, System};
 use mixstage::qc::{plot, Analyzer, QcOptions};
 use mixstage::Layout;
 
@@ -31,7 +31,8 @@ pub struct QcArgs {
     #[arg(value_name = "INPUT")]
     input: PathBuf,
     /// The mix's layout: a built-in name or alias, or a RON layout file. Optional when the
-    /// WAV's channel mask names a layout, or for two-channel files (stereo).
+    /// WAV's channel mask names a layout, for two-channel files (stereo) and for one-channel
+    /// files (measured as a single channel, BS.1770 weight 1).
     #[arg(long, value_name = "NAME|PATH")]
     layout: Option<String>,
     /// Comma-separated systems to measure: own, mono, or layout names (e.g. own,5.1,stereo,mono).
@@ -89,12 +90,25 @@ pub fn run(a: QcArgs) -> Result<i32> {
     let spec = a.spec.as_deref().map(Spec::resolve).transpose()?;
     let mut src = open_audio(&a.input)?;
     let info = src.info().clone();
-    let layout = mix_layout(&a, info.channels, info.channel_mask)?;
-    let names = a
-        .systems
-        .clone()
-        .unwrap_or_else(|| default_system_names(&layout));
-    let systems = systems_by_name(&layout, &names)?;
+    let (layout_name, systems) = if info.channels == 1 && a.layout.is_none() {
+        // A mono file or stem: measured as it is (no fold-downs exist for one channel).
+        let other = |n: &String| !n.eq_ignore_ascii_case("own") && !n.eq_ignore_ascii_case("mono");
+        if let Some(names) = a.systems.as_ref().filter(|n| n.iter().any(other)) {
+            bail!(
+                "{}: a one-channel file is measured on its own only; --systems {} cannot apply",
+                a.input.display(),
+                names.join(",")
+            );
+        }
+        ("mono".to_string(), vec![System::own_mono()])
+    } else {
+        let layout = mix_layout(&a, info.channels, info.channel_mask)?;
+        let names = a
+            .systems
+            .clone()
+            .unwrap_or_else(|| default_system_names(&layout));
+        (layout.name.clone(), systems_by_name(&layout, &names)?)
+    };
     let options = QcOptions {
         min_silence_s: a.min_silence,
         ..QcOptions::default()
@@ -119,7 +133,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
     }
     let mut report = analyzer.finish();
     report.input = Some(a.input.display().to_string());
-    report.layout = layout.name.clone();
+    report.layout = layout_name;
     if let Some(spec) = &spec {
         report.check(spec);
     }

@@ -189,6 +189,7 @@ impl Analyzer {
             spec: None,
             passed: true,
             systems,
+            unapplied_checks: Vec::new(),
         }
     }
 }

@@ -133,6 +133,8 @@ pub struct Report {
     pub passed: bool,
     /// One entry per system, the mix's own layout first.
     pub systems: Vec<SystemReport>,
+    /// Spec checks that named no measured system (they were not applied).
+    pub unapplied_checks: Vec<String>,
 }
 
 /// Own-layout data the mono row needs: labels, mean squares, mean products `x_i x_j` (`[i * n + j]`, i < j).
@@ -359,12 +361,17 @@ impl Report {
     /// Applies `spec` to every system it names, records the results and updates `passed`.
     pub fn check(&mut self, spec: &Spec) {
         self.spec = Some(spec.name.clone());
-        for s in &mut self.systems {
-            for c in &spec.checks {
+        for c in &spec.checks {
+            let mut applied = false;
+            for s in &mut self.systems {
                 if applies(&c.systems(), &s.system, s.kind) {
                     let r = evaluate(c, s);
                     s.checks.push(r);
+                    applied = true;
                 }
+            }
+            if !applied {
+                self.unapplied_checks.push(c.describe());
             }
         }
         self.passed = self
@@ -567,6 +574,11 @@ impl Report {
             for w in &s.warnings {
                 t.push_str(&format!("  warning: {w}\n"));
             }
+        }
+        for c in &self.unapplied_checks {
+            t.push_str(&format!(
+                "\nnote: the check '{c}' names no measured system and was not applied\n"
+            ));
         }
         if let Some(spec) = &self.spec {
             t.push_str(&format!(

@@ -223,6 +223,20 @@ impl System {
         })
     }
 
+    /// A one-channel mix (a mono file or stem) as its own system: BS.1770 weight 1, the
+    /// channel treated as a centre speaker for the dialogue gate.
+    pub fn own_mono() -> System {
+        System {
+            name: "mono".into(),
+            kind: SystemKind::Own,
+            labels: vec!["M".into()],
+            weights: vec![1.0],
+            dialogue: Some(vec![1.0]),
+            feed: Box::new(Identity { channels: 1 }),
+            mono_gains: None,
+        }
+    }
+
     /// Output channels.
     pub fn channels(&self) -> usize {
         self.labels.len()
