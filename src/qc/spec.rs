@@ -263,7 +263,7 @@ impl Check {
                 gating,
                 ..
             } => format!(
-                "{}integrated loudness {target:.1} ±{tolerance} LUFS",
+                "{}integrated loudness {target:.1} ±{tolerance:.1} LUFS",
                 if *gating == Gating::Dialogue {
                     "dialogue-gated "
                 } else {
