@@ -80,6 +80,7 @@ fn mix_layout(a: &QcArgs, channels: usize, mask: Option<u32>) -> Result<Layout> 
     Ok(layout)
 }
 
+/// Runs `mixstage qc` and returns the exit code (0 measured and passed, 3 a check failed).
 pub fn run(a: QcArgs) -> Result<i32> {
     if !a.min_silence.is_finite() || a.min_silence <= 0.0 {
         bail!(
