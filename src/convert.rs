@@ -55,9 +55,15 @@ pub enum Method {
     /// Same speaker straight through; every other channel panned with VBAP at its own
     /// speaker direction (power-normalised). Works for any pair of layouts.
     #[default]
+    #[value(
+        help = "same speaker straight through, others panned with VBAP at their own direction (any pair)"
+    )]
     Vbap,
     /// Standard fold-down coefficients (ITU-R BS.775 and its common extensions) for the
     /// pairs listed in [`ITU_PAIRS`].
+    #[value(
+        help = "standard fold-down coefficients (ITU-R BS.775 and common extensions; pairs below)"
+    )]
     Itu,
 }
 
@@ -891,11 +897,14 @@ leave out --from to follow the mask",
 }
 
 /// The layout of an input file: `from` when given (its channel count must match the file's),
-/// else the layout its WAVE channel mask names.
+/// else the layout its WAVE channel mask names (see [`layout_for_channel_mask`]), else stereo
+/// for a two-channel file without a mask.
 pub fn input_layout(path: &Path, info: &AudioInfo, from: Option<&Layout>) -> Result<Layout> {
     let layout = match from {
         Some(l) => l.clone(),
         None => match info.channel_mask {
+            // A two-channel file without a mask is stereo by the WAV convention (FL FR).
+            None if info.channels == 2 => Layout::find_builtin("stereo").expect("stereo is built in"),
             None => {
                 return Err(Error::Invalid(format!(
                     "{}: no input layout given and the file has no channel mask to name one ({} channels); pass --from NAME",
@@ -1221,6 +1230,25 @@ mod tests {
         let mut lfe = sp("C", &[], 0.0);
         lfe.lfe = true;
         assert_eq!(same_speakers(&[lfe], &a.speakers), vec![None]);
+    }
+
+    #[test]
+    fn itu_pairs_list_exactly_the_reachable_pairs() {
+        let mut names: Vec<&str> = STEPS.iter().flat_map(|s| [s.from, s.to]).collect();
+        names.sort();
+        names.dedup();
+        let mut reachable = Vec::new();
+        for a in &names {
+            for b in &names {
+                if a != b && itu_chain(a, b).is_some() {
+                    reachable.push((*a, *b));
+                }
+            }
+        }
+        reachable.sort();
+        let mut listed = ITU_PAIRS.to_vec();
+        listed.sort();
+        assert_eq!(reachable, listed);
     }
 
     #[test]

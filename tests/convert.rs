@@ -719,7 +719,7 @@ fn cli_mono_fold_down() {
     let d = tmp();
     let input = d.path().join("in.wav");
     let output = d.path().join("mono.wav");
-    let chans = noise_file(&input, &layout("stereo"), 400, 21, 0x3);
+    let chans = noise_file(&input, &layout("stereo"), 400, 21, 0); // no mask: two channels are stereo
     let o = run(&[
         "convert",
         input.to_str().unwrap(),

@@ -42,8 +42,7 @@ pub struct ConvertArgs {
         required_unless_present = "print_matrix"
     )]
     output: Option<PathBuf>,
-    /// vbap: same speakers straight through, other channels panned at their own direction
-    /// (any pair of layouts). itu: standard fold-down coefficients (pairs listed below).
+    /// How the matrix is built.
     #[arg(long, value_enum, default_value_t = Method::Vbap)]
     method: Method,
     /// keep: LFE to the target's LFE (dropped, with a note, when the target has none);
@@ -73,6 +72,7 @@ Upmixing only places channels at their speakers (no height signal is invented).\
 --method itu supports any layout to itself and: {}.\n\
   5.1->stereo is ITU-R BS.775 Lo/Ro: Lo = L + 0.7071 C + 0.7071 Ls, Ro = R + 0.7071 C + 0.7071 Rs;\n\
   stereo->mono: M = 0.7071 (L + R); 7.1->5.1: Ls = Lss + Lrs, Rs = Rss + Rrs;\n\
+  7.1.4->5.1.4: the same surround sums, top front and top rear to 5.1.4's tops at unity;\n\
   heights fold into the ear-level speaker below them at -3 dB (7.1.4: Ltf->L, Ltr->Lrs; 5.1.4: Ltr->Ls).\n\
   Longer pairs chain these steps.\n\n\
 Azimuths are positive to the LEFT (ADM / BS.2051).\n\n\

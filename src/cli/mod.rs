@@ -41,12 +41,12 @@ enum Command {
     Gains(layouts::GainsArgs),
     /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
     Render(render::RenderArgs),
+    /// Draw a scene's object trajectories and the layout's speakers (SVG or PNG).
+    Plot(plot::PlotArgs),
     /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
     Convert(convert::ConvertArgs),
     /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
     Qc(qc::QcArgs),
-    /// Draw a scene's object trajectories and the layout's speakers (SVG or PNG).
-    Plot(plot::PlotArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -56,9 +56,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Layout(c) => layouts::layout(c),
         Command::Gains(a) => layouts::gains(a),
         Command::Render(a) => render::run(a),
+        Command::Plot(a) => plot::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Qc(a) => qc::run(a),
-        Command::Plot(a) => plot::run(a),
     };
     match result {
         Ok(code) => code,
