@@ -17,6 +17,7 @@ pub mod io;
 pub mod layout;
 pub mod panner;
 pub mod plot;
+pub mod qc;
 pub mod render;
 pub mod scene;
 pub mod source;

@@ -6,6 +6,7 @@
 pub mod convert;
 pub mod layouts;
 pub mod plot;
+pub mod qc;
 pub mod render;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +45,8 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
     Convert(convert::ConvertArgs),
+    /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
+    Qc(qc::QcArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Render(a) => render::run(a),
         Command::Plot(a) => plot::run(a),
         Command::Convert(a) => convert::run(a),
+        Command::Qc(a) => qc::run(a),
     };
     match result {
         Ok(code) => code,
