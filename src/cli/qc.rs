@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mixstage::convert::layout_for_channel_mask;
-use mixstage::io::open_audio;
+use mixstage::io::{open_audio, AudioInfo, AudioSource};
 use mixstage::qc::spec::Spec;
 use mixstage::qc::system::{default_system_names, systems_by_name, System};
 use mixstage::qc::{plot, Analyzer, QcOptions};
+use mixstage::render::{RenderOptions, Renderer, BLOCK};
+use mixstage::scene::Scene;
 use mixstage::Layout;
 
 /// Exit code when a spec check fails.
@@ -24,10 +26,12 @@ dialogue-gated +-2, -2 dBTP; dialogue gate = centre-channel activity). Or a RON 
 Exit codes: 0 measured (and every check passed), 1 error, 3 a check failed.\n\n\
 Examples:\n  mixstage qc mix.wav --layout 7.1.4 --spec ebu-r128\n  \
 mixstage qc mix.wav --layout 5.1 --systems own,stereo,mono --json\n  \
-mixstage qc mix.wav --layout 7.1.4 --spec my-spec.ron --plots qc-plots/"
+mixstage qc mix.wav --layout 7.1.4 --spec my-spec.ron --plots qc-plots/\n  \
+mixstage qc scenes/demo.ron --layout 7.1.4 --spec ebu-r128"
 )]
 pub struct QcArgs {
-    /// The mix to measure (WAV, or any format the decoder reads).
+    /// The mix to measure (WAV, or any format the decoder reads), or a scene (.ron) to render
+    /// onto --layout and measure on the fly (streaming; nothing is written).
     #[arg(value_name = "INPUT")]
     input: PathBuf,
     /// The mix's layout: a built-in name or alias, or a RON layout file. Optional when the
@@ -80,6 +84,62 @@ fn mix_layout(a: &QcArgs, channels: usize, mask: Option<u32>) -> Result<Layout> 
     Ok(layout)
 }
 
+/// A scene rendered on the fly, block by block, as an audio stream.
+struct SceneStream {
+    renderer: Renderer,
+    info: AudioInfo,
+}
+
+impl AudioSource for SceneStream {
+    fn info(&self) -> &AudioInfo {
+        &self.info
+    }
+
+    fn read(&mut self, buf: &mut [f32]) -> mixstage::Result<usize> {
+        let ch = self.info.channels;
+        // The renderer's blocks are BLOCK frames; callers pass at least that much room.
+        assert!(
+            buf.len() >= BLOCK * ch,
+            "scene stream needs room for a whole block"
+        );
+        let n = self.renderer.next_block()?;
+        for (c, chan) in self.renderer.mix().iter().enumerate() {
+            for (f, &x) in chan[..n].iter().enumerate() {
+                buf[f * ch + c] = x;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Opens the input: a mix file, or a scene (`.ron`) rendered on the fly onto `--layout`.
+fn open_input(a: &QcArgs) -> Result<Box<dyn AudioSource>> {
+    let is_scene = a
+        .input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("ron"));
+    if !is_scene {
+        return Ok(open_audio(&a.input)?);
+    }
+    let Some(name) = &a.layout else {
+        bail!(
+            "{}: a scene is rendered before it is measured; pass --layout NAME (e.g. 7.1.4)",
+            a.input.display()
+        );
+    };
+    let scene = Scene::load(&a.input)?;
+    let layout = Layout::resolve(name)?;
+    let renderer = Renderer::new(&scene, &layout, &RenderOptions::default())?;
+    let info = AudioInfo {
+        sample_rate: renderer.sample_rate(),
+        channels: layout.channels(),
+        frames: Some(renderer.remaining()),
+        channel_mask: None,
+        encoding: "scene rendered on the fly".into(),
+    };
+    Ok(Box::new(SceneStream { renderer, info }))
+}
+
 /// Runs `mixstage qc` and returns the exit code (0 measured and passed, 3 a check failed).
 pub fn run(a: QcArgs) -> Result<i32> {
     if !a.min_silence.is_finite() || a.min_silence <= 0.0 {
@@ -89,7 +149,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
         );
     }
     let spec = a.spec.as_deref().map(Spec::resolve).transpose()?;
-    let mut src = open_audio(&a.input)?;
+    let mut src = open_input(&a)?;
     let info = src.info().clone();
     let (layout_name, systems) = if info.channels == 1 && a.layout.is_none() {
         // A mono file or stem: measured as it is (no fold-downs exist for one channel).
@@ -117,7 +177,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
     let mut analyzer = Analyzer::new(info.sample_rate, info.channels, systems, options)
         .with_context(|| format!("{}", a.input.display()))?;
     let pb = super::progress(info.frames.unwrap_or(0), a.quiet, "measuring");
-    let mut buf = vec![0f32; 8192 * info.channels];
+    let mut buf = vec![0f32; BLOCK.max(8192) * info.channels];
     loop {
         let n = src.read(&mut buf)?;
         if n == 0 {
