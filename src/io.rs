@@ -483,22 +483,38 @@ impl WavWriter {
         let mut bytes = std::mem::take(&mut self.bytes);
         bytes.clear();
         bytes.reserve(samples.len() * self.format.bits() as usize / 8);
-        for (i, &x) in samples.iter().enumerate() {
-            let c = i % ch;
-            let a = x.abs();
-            if a > self.stats.peak[c] || a.is_nan() {
-                self.stats.peak[c] = if a.is_nan() { f32::INFINITY } else { a };
-            }
-            match self.format {
-                SampleFormat::F32 => bytes.extend_from_slice(&x.to_le_bytes()),
-                SampleFormat::S16 => {
-                    let d = self.tpdf() / 32768.0;
-                    let v = quantise(x as f64 + d, 32768.0, &mut self.stats.clipped[c], x);
-                    bytes.extend_from_slice(&(v as i16).to_le_bytes());
+        // Frame by frame, the format decided once per call: no division per sample. The bytes,
+        // the statistics and the dither sequence are those of a sample-by-sample loop.
+        for frame in samples.chunks_exact(ch) {
+            for (peak, &x) in self.stats.peak.iter_mut().zip(frame) {
+                let a = x.abs();
+                if a > *peak || a.is_nan() {
+                    *peak = if a.is_nan() { f32::INFINITY } else { a };
                 }
-                SampleFormat::S24 => {
-                    let v = quantise(x as f64, 8_388_608.0, &mut self.stats.clipped[c], x);
-                    bytes.extend_from_slice(&v.to_le_bytes()[0..3]);
+            }
+        }
+        match self.format {
+            SampleFormat::F32 => {
+                bytes.resize(samples.len() * 4, 0);
+                for (b, x) in bytes.chunks_exact_mut(4).zip(samples) {
+                    b.copy_from_slice(&x.to_le_bytes());
+                }
+            }
+            SampleFormat::S16 => {
+                for frame in samples.chunks_exact(ch) {
+                    for (c, &x) in frame.iter().enumerate() {
+                        let d = self.tpdf() / 32768.0;
+                        let v = quantise(x as f64 + d, 32768.0, &mut self.stats.clipped[c], x);
+                        bytes.extend_from_slice(&(v as i16).to_le_bytes());
+                    }
+                }
+            }
+            SampleFormat::S24 => {
+                for frame in samples.chunks_exact(ch) {
+                    for (clipped, &x) in self.stats.clipped.iter_mut().zip(frame) {
+                        let v = quantise(x as f64, 8_388_608.0, clipped, x);
+                        bytes.extend_from_slice(&v.to_le_bytes()[0..3]);
+                    }
                 }
             }
         }

@@ -9,6 +9,7 @@
 //! positive to the left, elevation positive up, distance 1 at the speakers.
 
 pub mod binaural;
+pub mod convert;
 pub mod decode;
 pub mod eq;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod io;
 pub mod layout;
 pub mod panner;
 pub mod plot;
+pub mod qc;
 pub mod render;
 pub mod scene;
 pub mod source;

@@ -116,6 +116,31 @@ struct Member {
     carried: Option<(Vec<f64>, f64)>,
 }
 
+impl Member {
+    /// Reads the next `n` frames of the source, applies the EQ and, for an object with an
+    /// LFE send, low-passes the send.
+    fn advance(&mut self, signal: &mut Signal, n: usize) -> Result<()> {
+        for b in self.buf.iter_mut() {
+            b.resize(n, 0.0);
+        }
+        signal.fill(&mut self.buf)?;
+        for (b, eq) in self.buf.iter_mut().zip(self.eq.iter_mut()) {
+            eq.process(b);
+        }
+        if let Kind::Object {
+            lfe: Some((_, lp)),
+            lfe_buf,
+            ..
+        } = &mut self.kind
+        {
+            lfe_buf.resize(n, 0.0);
+            lfe_buf.copy_from_slice(&self.buf[0]);
+            lp.process(lfe_buf);
+        }
+        Ok(())
+    }
+}
+
 /// A prepared render of a scene onto a layout, producing blocks on demand.
 pub struct Renderer {
     layout: Layout,
@@ -347,26 +372,7 @@ impl Renderer {
             self.members
                 .par_iter_mut()
                 .zip(self.signals.par_iter_mut())
-                .try_for_each(|(m, sig)| -> Result<()> {
-                    for b in m.buf.iter_mut() {
-                        b.resize(n, 0.0);
-                    }
-                    sig.fill(&mut m.buf)?;
-                    for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
-                        eq.process(b);
-                    }
-                    if let Kind::Object {
-                        lfe: Some((_, lp)),
-                        lfe_buf,
-                        ..
-                    } = &mut m.kind
-                    {
-                        lfe_buf.resize(n, 0.0);
-                        lfe_buf.copy_from_slice(&m.buf[0]);
-                        lp.process(lfe_buf);
-                    }
-                    Ok(())
-                })?;
+                .try_for_each(|(m, sig)| m.advance(sig, n))?;
             self.pos += n as u64;
         }
         Ok(())
@@ -409,17 +415,11 @@ impl Renderer {
             .par_iter_mut()
             .zip(self.signals.par_iter_mut())
             .try_for_each(|(m, sig)| -> Result<()> {
-                for b in m.buf.iter_mut() {
-                    b.resize(n, 0.0);
-                }
-                sig.fill(&mut m.buf)?;
-                for (b, eq) in m.buf.iter_mut().zip(m.eq.iter_mut()) {
-                    eq.process(b);
-                }
+                m.advance(sig, n)?;
                 let amp_at =
                     |t: f64| m.static_gain * db_to_gain(scene::gain_db_at(&m.gain_keys, t));
                 match &mut m.kind {
-                    Kind::Object { keys, lfe, lfe_buf } => {
+                    Kind::Object { keys, lfe, .. } => {
                         let chans = m.active.len();
                         let (pan0, a0) = match m.carried.take() {
                             Some(c) => c,
@@ -449,11 +449,6 @@ impl Renderer {
                                     m.active[c] |= row[c] != 0.0;
                                 }
                             }
-                        }
-                        if let Some((_, lp)) = lfe {
-                            lfe_buf.resize(n, 0.0);
-                            lfe_buf.copy_from_slice(&m.buf[0]);
-                            lp.process(lfe_buf);
                         }
                         m.carried = Some(last);
                     }
@@ -623,36 +618,16 @@ fn time_to_frame(t: f64, rate: u32, what: &str) -> Result<u64> {
     Ok((t * rate as f64).round() as u64)
 }
 
-/// The matrix routing a bed's channels onto the output layout (gains[out][in]).
+/// The matrix routing a bed's channels onto the output layout (gains[out][in]): the layout
+/// conversion of `mixstage convert` (VBAP, LFE kept), one mechanism for both.
 fn bed_matrix(from: &Layout, to: &Layout) -> Result<Vec<Vec<f64>>> {
-    let panner = Panner::new(to)?;
-    let to_lfe = to.lfe_channels();
-    let mut m = vec![vec![0.0; from.channels()]; to.channels()];
-    for (i, s) in from.speakers.iter().enumerate() {
-        if s.lfe {
-            let share = 1.0 / (to_lfe.len().max(1) as f64).sqrt();
-            for &o in &to_lfe {
-                m[o][i] = share;
-            }
-            continue;
-        }
-        let direct = to.speakers.iter().position(|t| {
-            !t.lfe && (t.is_named(&s.label) || s.aliases.iter().any(|a| t.is_named(a)))
-        });
-        match direct {
-            Some(o) => m[o][i] = 1.0,
-            None => {
-                for (o, g) in panner
-                    .gains_polar(s.azimuth, s.elevation)
-                    .into_iter()
-                    .enumerate()
-                {
-                    m[o][i] = g;
-                }
-            }
-        }
-    }
-    Ok(m)
+    let m = crate::convert::conversion_matrix(
+        from,
+        to,
+        crate::convert::Method::Vbap,
+        crate::convert::LfeMode::Keep,
+    )?;
+    Ok(m.gains)
 }
 
 /// The outcome of [`render_to_files`].

@@ -138,3 +138,61 @@ fn errors_exit_non_zero_with_a_clear_message() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 2"));
 }
+
+#[test]
+fn qc_of_a_scene_equals_qc_of_its_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo.wav");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let scene = format!("{root}/scenes/demo.ron");
+    let (code, _, err) = mixstage(&[
+        "render",
+        &scene,
+        "--layout",
+        "5.1",
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (c1, file_json, _) = mixstage(&["qc", out.to_str().unwrap(), "--layout", "5.1", "--json"]);
+    let (c2, scene_json, err) = mixstage(&["qc", &scene, "--layout", "5.1", "--json"]);
+    assert_eq!((c1, c2), (0, 0), "{err}");
+    let a: serde_json::Value = serde_json::from_str(&file_json).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&scene_json).unwrap();
+    assert!(
+        same_numbers(&a["systems"], &b["systems"]),
+        "a scene measures like its f32 render:\n{a}\n{b}"
+    );
+    // The demo is mixed to EBU R128 on 7.1.4.
+    let (code, out, _) = mixstage(&[
+        "qc", &scene, "--layout", "7.1.4", "--spec", "ebu-r128", "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(code, 0, "{out}");
+    let lufs = v["systems"][0]["integrated_lufs"].as_f64().unwrap();
+    assert!((lufs + 23.0).abs() <= 0.5, "{lufs}");
+    let (code, _, err) = mixstage(&["qc", &scene]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--layout"), "{err}");
+}
+
+/// Equal JSON, numbers within 1e-9 (sums over blocks of another size round differently).
+fn same_numbers(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => {
+            (x.as_f64().unwrap() - y.as_f64().unwrap()).abs()
+                <= 1e-9 * (1.0 + x.as_f64().unwrap().abs())
+        }
+        (Array(x), Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_numbers(p, q))
+        }
+        (Object(x), Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_numbers(v, w)))
+        }
+        _ => a == b,
+    }
+}

@@ -4,8 +4,10 @@
 //! 3 a quality-control check failed (`mixstage qc`).
 
 pub mod binaural;
+pub mod convert;
 pub mod layouts;
 pub mod plot;
+pub mod qc;
 pub mod render;
 
 use clap::{Parser, Subcommand};
@@ -44,6 +46,10 @@ enum Command {
     Plot(plot::PlotArgs),
     /// Render a speaker mix to two-channel headphone audio (binaural, virtual loudspeakers).
     Binaural(binaural::BinauralArgs),
+    /// Convert a channel-based mix to another speaker layout (VBAP or ITU fold-down matrix).
+    Convert(convert::ConvertArgs),
+    /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
+    Qc(qc::QcArgs),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -54,6 +60,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Gains(a) => layouts::gains(a),
         Command::Render(a) => render::run(a),
         Command::Plot(a) => plot::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Qc(a) => qc::run(a),
         Command::Binaural(a) => binaural::run(a),
     };
     match result {
