@@ -21,6 +21,8 @@
 //!   averaging neighbouring responses whose onsets differ by a few samples would comb-filter the
 //!   high frequencies). The angular error is reported per speaker; with the built-in MIT KEMAR set
 //!   (5 degree steps at ear level, 10 degree elevation rings) it is at most about 5 degrees.
+//! * **Equalisation**: sets loaded from SOFA or built in are diffuse-field equalised by
+//!   [`Hrtf::pairs`] (module `dfe`); [`Hrtf::with_diffuse_field_eq`] switches it off.
 //! * **Built-in default**: the MIT KEMAR measurements (Gardner & Martin, MIT Media Lab, 1994),
 //!   "normal pinna" set as distributed by libmysofa, embedded in the binary in a compact lossless
 //!   form (16-bit, as measured); see `data/hrtf/README.md` for the source and licence.
@@ -92,6 +94,7 @@ pub struct Hrtf {
     len: usize,
     measurements: Vec<Measurement>,
     directions: Vec<Vec3>,
+    diffuse_field_eq: bool,
 }
 
 impl Hrtf {
@@ -100,7 +103,9 @@ impl Hrtf {
         check_rate(sample_rate)?;
         let bad = |m: String| Error::malformed(BUILTIN_NAME, m);
         let (rate, measurements) = parse_builtin(BUILTIN_HRIRS).map_err(bad)?;
-        Ok(Hrtf::from_measurements(BUILTIN_NAME, rate, measurements).at_rate(sample_rate))
+        Ok(Hrtf::from_measurements(BUILTIN_NAME, rate, measurements)
+            .with_diffuse_field_eq(true)
+            .at_rate(sample_rate))
     }
 
     /// Loads a SOFA file (SimpleFreeFieldHRIR) and resamples it to `sample_rate` when needed.
@@ -224,7 +229,11 @@ impl Hrtf {
         {
             return Err(bad("Data.IR is all zeros".into()));
         }
-        Ok(Hrtf::from_measurements(origin, file_rate as u32, measurements).at_rate(sample_rate))
+        Ok(
+            Hrtf::from_measurements(origin, file_rate as u32, measurements)
+                .with_diffuse_field_eq(true)
+                .at_rate(sample_rate),
+        )
     }
 
     /// Builds a set from measurements made at `sample_rate` (e.g. a synthetic set in tests),
@@ -253,12 +262,35 @@ impl Hrtf {
             len,
             measurements,
             directions,
+            diffuse_field_eq: false,
         }
+    }
+
+    /// Switches the diffuse-field equalisation (see the module `dfe`) on or off. Sets loaded
+    /// with [`Hrtf::builtin`] and [`Hrtf::from_sofa`] have it on; [`Hrtf::from_measurements`]
+    /// off. [`Hrtf::measurements`] are always as measured; [`Hrtf::pairs`] applies it.
+    pub fn with_diffuse_field_eq(mut self, on: bool) -> Hrtf {
+        self.diffuse_field_eq = on;
+        let rate = self.sample_rate;
+        self.at_rate(rate)
+    }
+
+    /// True when [`Hrtf::pairs`] applies the diffuse-field equalisation.
+    pub fn diffuse_field_eq(&self) -> bool {
+        self.diffuse_field_eq
+    }
+
+    /// Length of the diffuse-field filter at the native rate (taps).
+    fn dfe_taps(&self) -> usize {
+        self.measurements.first().map(|m| m.left.len()).unwrap_or(1)
     }
 
     /// The same set for use at another mix rate (the responses are resampled when taken).
     pub fn at_rate(mut self, sample_rate: u32) -> Hrtf {
-        let native_len = self.measurements.first().map(|m| m.left.len()).unwrap_or(1);
+        let mut native_len = self.measurements.first().map(|m| m.left.len()).unwrap_or(1);
+        if self.diffuse_field_eq {
+            native_len += self.dfe_taps() - 1;
+        }
         self.sample_rate = sample_rate;
         self.len = resampled_len(native_len, self.native_rate, sample_rate);
         self
@@ -304,7 +336,29 @@ impl Hrtf {
                 self.origin
             )));
         }
-        let chosen: Vec<&Measurement> = indices.iter().map(|&i| &self.measurements[i]).collect();
+        let equalised: Vec<Measurement>;
+        let chosen: Vec<&Measurement> = if self.diffuse_field_eq {
+            let eq = super::dfe::diffuse_field_filter(
+                &self.measurements,
+                self.native_rate,
+                self.dfe_taps(),
+            );
+            equalised = indices
+                .iter()
+                .map(|&i| {
+                    let m = &self.measurements[i];
+                    Measurement {
+                        azimuth: m.azimuth,
+                        elevation: m.elevation,
+                        left: super::dfe::convolve(&m.left, &eq),
+                        right: super::dfe::convolve(&m.right, &eq),
+                    }
+                })
+                .collect();
+            equalised.iter().collect()
+        } else {
+            indices.iter().map(|&i| &self.measurements[i]).collect()
+        };
         let mut pairs = resample_set(&chosen, self.native_rate, self.sample_rate)
             .map_err(|m| Error::malformed(self.origin.clone(), m))?;
         for (l, r) in &mut pairs {
@@ -603,6 +657,9 @@ mod tests {
     fn builtin_has_the_kemar_grid_and_left_is_positive_azimuth() {
         let h = Hrtf::builtin(44100).unwrap();
         assert_eq!(h.measurements().len(), 710);
+        assert!(h.diffuse_field_eq());
+        assert_eq!(h.len(), 512 + 511);
+        let h = h.with_diffuse_field_eq(false);
         assert_eq!(h.len(), 512);
         let s = h.nearest(90.0, 0.0);
         assert!(s.error_deg < 1e-3);

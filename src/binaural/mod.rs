@@ -15,12 +15,11 @@
 //!   20 kHz) and `w_c` its BS.1770 channel weight (1.41 for speakers below 30 degrees of
 //!   elevation between 60 and 120 degrees of azimuth either side, else 1.0). With uncorrelated
 //!   pink noise of equal level in every speaker, the binaural render then has the BS.1770
-//!   loudness of the speaker mix (tested to 0.3 dB). Programme whose spectrum differs from pink
-//!   deviates by the HRIRs' spectral tilt: the built-in KEMAR responses are not diffuse-field
-//!   equalised and lift 2-5 kHz (ear-canal resonance), so bright material measures louder
-//!   (white noise: about +3 dB) and dark material quieter. Correlated feeds (phantom images)
-//!   can add up to about 3 dB more at the ears at low frequencies than the per-channel power
-//!   sum of BS.1770 counts.
+//!   loudness of the speaker mix (tested to 0.3 dB). HRIRs are diffuse-field equalised by
+//!   default ([`dfe`]), so programme of another spectrum stays close (single channels of the
+//!   demo scene: within 1 LU). Correlated feeds (phantom images, wide beds) add up in amplitude
+//!   at the ears at low frequencies, where BS.1770 adds the feeds' powers: such a mix measures
+//!   louder binaurally, by up to 3 dB per coherent pair (the demo scene: +4.4 LU on 7.1.4).
 //! * **LFE.** Low-frequency effects channels are reproduced like a speaker straight ahead (the
 //!   HRIR pair nearest azimuth 0, elevation 0; below 120 Hz both ears get practically the same
 //!   signal) at [`LFE_GAIN_DB`] = +10 dB relative to a main channel: the in-band gain with
@@ -44,6 +43,7 @@
 //! ```
 
 pub mod convolver;
+pub mod dfe;
 pub mod hrtf;
 pub mod kweight;
 
@@ -90,6 +90,8 @@ pub struct ChannelInfo {
     pub elevation: f64,
     /// True for an LFE channel.
     pub lfe: bool,
+    /// Index of the HRIR measurement used (in [`Hrtf::measurements`]).
+    pub measurement: usize,
     /// Azimuth of the HRIR measurement used.
     pub measured_azimuth: f64,
     /// Elevation of the HRIR measurement used.
@@ -243,6 +245,7 @@ impl BinauralRenderer {
                 azimuth: s.azimuth,
                 elevation: s.elevation,
                 lfe: s.lfe,
+                measurement: sel.index,
                 measured_azimuth: m.azimuth,
                 measured_elevation: m.elevation,
                 error_deg: sel.error_deg,

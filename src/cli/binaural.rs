@@ -39,6 +39,10 @@ pub struct BinauralArgs {
     /// Drop LFE channels.
     #[arg(long)]
     no_lfe: bool,
+    /// Use the HRIRs as measured, without the diffuse-field equalisation (which removes what
+    /// all directions share, e.g. the ear-canal resonance, so headphones do not add it twice).
+    #[arg(long)]
+    raw_hrtf: bool,
     /// Sample format of the output.
     #[arg(long, value_enum, default_value_t = SampleFormat::F32)]
     format: SampleFormat,
@@ -79,7 +83,8 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
     let hrtf = match &a.hrtf {
         Some(p) => Hrtf::from_sofa(p, info.sample_rate)?,
         None => Hrtf::builtin(info.sample_rate)?,
-    };
+    }
+    .with_diffuse_field_eq(!a.raw_hrtf);
     let options = BinauralOptions {
         lfe: if a.no_lfe {
             Lfe::Off
@@ -170,10 +175,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn print_table(r: &BinauralRenderer, hrtf: &Hrtf, layout: &Layout) {
     eprintln!(
-        "binaural: layout {} with {} ({} measurements, {} taps at {} Hz); normalisation gain {:+.2} dB",
+        "binaural: layout {} with {} ({} measurements, {}, {} taps at {} Hz); normalisation gain {:+.2} dB",
         layout.name,
         hrtf.origin(),
         hrtf.measurements().len(),
+        if hrtf.diffuse_field_eq() { "diffuse-field equalised" } else { "raw" },
         hrtf.len(),
         hrtf.sample_rate(),
         20.0 * r.gain().log10()
