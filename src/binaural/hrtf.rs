@@ -98,7 +98,8 @@ pub struct Hrtf {
 }
 
 impl Hrtf {
-    /// The built-in MIT KEMAR set at `sample_rate` (resampled from 44.1 kHz when needed).
+    /// The built-in MIT KEMAR set for a mix at `sample_rate` (responses resampled from 44.1 kHz
+    /// when taken), diffuse-field equalised.
     pub fn builtin(sample_rate: u32) -> Result<Hrtf> {
         check_rate(sample_rate)?;
         let bad = |m: String| Error::malformed(BUILTIN_NAME, m);
@@ -108,7 +109,8 @@ impl Hrtf {
             .at_rate(sample_rate))
     }
 
-    /// Loads a SOFA file (SimpleFreeFieldHRIR) and resamples it to `sample_rate` when needed.
+    /// Loads a SOFA file (SimpleFreeFieldHRIR) for a mix at `sample_rate` (responses resampled
+    /// when taken), diffuse-field equalised.
     pub fn from_sofa(path: &Path, sample_rate: u32) -> Result<Hrtf> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         Hrtf::from_sofa_bytes(&bytes, &path.display().to_string(), sample_rate)
