@@ -71,7 +71,8 @@ fn analysis_714_default_systems_one_second(bencher: divan::Bencher) {
     let layout = Layout::resolve("7.1.4").unwrap();
     let input = noise(RATE * 12, 5);
     bencher.bench_local(|| {
-        let systems = systems_by_name(&layout, &default_system_names(&layout)).unwrap();
+        let systems =
+            systems_by_name(&layout, &default_system_names(&layout), 48000, None).unwrap();
         let mut a = Analyzer::new(RATE as u32, 12, systems, QcOptions::default()).unwrap();
         for c in input.chunks(BLOCK * 12) {
             a.push(c).unwrap();

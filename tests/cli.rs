@@ -196,3 +196,78 @@ fn same_numbers(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         _ => a == b,
     }
 }
+
+#[test]
+fn qc_headphone_row_measures_the_binaural_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let mix = dir.path().join("mix.wav");
+    let phones = dir.path().join("phones.wav");
+    let scene = format!("{}/scenes/demo.ron", env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(
+        mixstage(&[
+            "render",
+            &scene,
+            "--layout",
+            "5.1",
+            "-o",
+            mix.to_str().unwrap(),
+            "-q"
+        ])
+        .0,
+        0
+    );
+    let (code, _, err) = mixstage(&[
+        "binaural",
+        mix.to_str().unwrap(),
+        "--layout",
+        "5.1",
+        "-o",
+        phones.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, row, _) = mixstage(&[
+        "qc",
+        mix.to_str().unwrap(),
+        "--layout",
+        "5.1",
+        "--systems",
+        "binaural",
+        "--json",
+    ]);
+    let (_, file, _) = mixstage(&[
+        "qc",
+        phones.to_str().unwrap(),
+        "--layout",
+        "stereo",
+        "--systems",
+        "own",
+        "--json",
+    ]);
+    let row: serde_json::Value = serde_json::from_str(&row).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(row["systems"][0]["system"], "binaural");
+    assert_eq!(row["systems"][0]["kind"], "headphones");
+    for key in [
+        "integrated_lufs",
+        "true_peak_dbtp",
+        "loudness_range_lu",
+        "sample_peak_dbfs",
+    ] {
+        let (a, b) = (
+            row["systems"][0][key].as_f64().unwrap(),
+            file["systems"][0][key].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-6, "{key}: qc row {a} vs file {b}");
+    }
+    // The default systems include headphones.
+    let (_, out, _) = mixstage(&["qc", mix.to_str().unwrap(), "--layout", "5.1", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<&str> = v["systems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["5.1", "stereo", "mono", "binaural"]);
+}

@@ -515,3 +515,76 @@ fn cli_renders_stems_and_reports_json() {
     assert!(o.status.success());
     assert_eq!(read_all(&out71).unwrap().0.channel_mask, None);
 }
+
+#[test]
+fn binaural_render_puts_a_left_source_in_the_left_ear_and_is_thread_independent() {
+    use mixstage::binaural::Hrtf;
+    use mixstage::render::{binaural_virtual_layout, render_binaural_to_file};
+    let dir = tempfile::tempdir().unwrap();
+    let hrtf = Hrtf::builtin(48000).unwrap();
+    let rms =
+        |x: &[f32]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+    let mut ears = Vec::new();
+    for az in [90.0, -90.0, 0.0, 52.5] {
+        let s = scene(
+            &format!("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"n\", source: Generator(PinkNoise(level_db: -20.0)), position: [(time: 0.0, az: {az:.1})])])"),
+            dir.path(),
+        );
+        let out = dir.path().join("p.wav");
+        render_binaural_to_file(
+            &s,
+            &RenderOptions::default(),
+            &hrtf,
+            &out,
+            SampleFormat::F32,
+            |_, _| {},
+        )
+        .unwrap();
+        let (info, ch) = read_all(&out).unwrap();
+        assert_eq!(
+            (info.channels, info.channel_mask, ch[0].len()),
+            (2, Some(3), 48000)
+        );
+        ears.push(20.0 * (rms(&ch[0]) / rms(&ch[1])).log10());
+    }
+    assert!(
+        ears[0] > 6.0,
+        "left source: left ear {} dB above the right",
+        ears[0]
+    );
+    assert!(ears[1] < -6.0, "right source: {}", ears[1]);
+    assert!((ears[0] + ears[1]).abs() < 0.5, "mirror images: {ears:?}");
+    assert!(ears[2].abs() < 0.5, "front source: {}", ears[2]);
+    // Between two virtual speakers the image is still to the left.
+    assert!(ears[3] > 3.0, "{ears:?}");
+    // 55 virtual speakers plus an LFE; every direction on the KEMAR grid.
+    let l = binaural_virtual_layout();
+    assert_eq!(l.channels(), 56);
+    let r = mixstage::binaural::BinauralRenderer::new(&l, &hrtf, 48000, 4096).unwrap();
+    assert!(
+        r.channel_info().iter().all(|c| c.error_deg < 1e-6),
+        "on the measurement grid"
+    );
+
+    let s = demo();
+    let bits = |threads: usize| {
+        let out = dir.path().join(format!("t{threads}.wav"));
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                render_binaural_to_file(
+                    &s,
+                    &RenderOptions::default(),
+                    &hrtf,
+                    &out,
+                    SampleFormat::F32,
+                    |_, _| {},
+                )
+                .unwrap()
+            });
+        std::fs::read(&out).unwrap()
+    };
+    assert_eq!(bits(1), bits(3));
+}

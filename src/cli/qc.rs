@@ -56,6 +56,10 @@ pub struct QcArgs {
     /// Report runs of digital silence inside the programme from this length on (seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
     min_silence: f64,
+    /// SOFA file (SimpleFreeFieldHRIR) for the binaural (headphone) system; default: the
+    /// built-in MIT KEMAR set.
+    #[arg(long, value_name = "FILE.sofa")]
+    hrtf: Option<PathBuf>,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -168,7 +172,10 @@ pub fn run(a: QcArgs) -> Result<i32> {
             .systems
             .clone()
             .unwrap_or_else(|| default_system_names(&layout));
-        (layout.name.clone(), systems_by_name(&layout, &names)?)
+        (
+            layout.name.clone(),
+            systems_by_name(&layout, &names, info.sample_rate, a.hrtf.as_deref())?,
+        )
     };
     let options = QcOptions {
         min_silence_s: a.min_silence,

@@ -5,8 +5,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use mixstage::binaural::Hrtf;
 use mixstage::io::SampleFormat;
-use mixstage::render::{render_to_files, GroupFilter, RenderOptions};
+use mixstage::render::{
+    binaural_virtual_layout, render_binaural_to_file, render_to_files, GroupFilter, RenderOptions,
+};
 use mixstage::scene::Scene;
 use mixstage::Layout;
 use serde_json::json;
@@ -16,7 +19,8 @@ use serde_json::json;
     after_help = "Examples:\n  mixstage render scenes/demo.ron --layout 7.1.4 -o demo.wav\n  \
 mixstage render scenes/demo.ron --layout 5.1 -o demo51.wav --format s24 --stems\n  \
 mixstage render scenes/demo.ron --layout stereo -o me.wav --without dialogue   # an M&E mix\n  \
-mixstage render scenes/speaker-walk.ron --layout 7.1.4 -o walk.wav --start 2 --end 6\n\n\
+mixstage render scenes/speaker-walk.ron --layout 7.1.4 -o walk.wav --start 2 --end 6\n  \
+mixstage render scenes/demo.ron --binaural -o phones.wav   # headphones\n\n\
 The output has the layout's channels in the layout's order (see `mixstage layout show NAME`).\n\
 Exit codes: 0 ok, 1 error (nothing is written under the output name), 2 usage error."
 )]
@@ -24,8 +28,15 @@ pub struct RenderArgs {
     /// The scene file (RON; see the README for the format).
     scene: PathBuf,
     /// Output layout: a built-in name or alias (7.1.4, 4+7+0, 5.1, stereo, ...) or a RON file.
-    #[arg(long, short)]
-    layout: String,
+    #[arg(long, short, required_unless_present = "binaural")]
+    layout: Option<String>,
+    /// Render for headphones instead: onto a dense virtual layout of 55 loudspeakers, then
+    /// binaurally (a two-channel WAV). See the README's binaural section.
+    #[arg(long, conflicts_with_all = ["layout", "stems"])]
+    binaural: bool,
+    /// With --binaural: a SOFA file (SimpleFreeFieldHRIR) instead of the built-in MIT KEMAR set.
+    #[arg(long, value_name = "FILE.sofa", requires = "binaural")]
+    hrtf: Option<PathBuf>,
     /// Output WAV file (written to a temporary file and renamed when complete).
     #[arg(long, short)]
     output: PathBuf,
@@ -57,7 +68,10 @@ pub struct RenderArgs {
 
 pub fn run(a: RenderArgs) -> Result<i32> {
     let scene = Scene::load(&a.scene)?;
-    let layout = Layout::resolve(&a.layout)?;
+    let layout = match &a.layout {
+        Some(l) => Layout::resolve(l)?,
+        None => binaural_virtual_layout(),
+    };
     let groups = if !a.only.is_empty() {
         GroupFilter::Only(a.only.clone())
     } else if !a.without.is_empty() {
@@ -78,18 +92,19 @@ pub fn run(a: RenderArgs) -> Result<i32> {
     };
     let started = Instant::now();
     let pb = super::progress(0, a.quiet, "rendering");
-    let summary = render_to_files(
-        &scene,
-        &layout,
-        &opts,
-        &a.output,
-        a.format,
-        a.stems,
-        |done, total| {
-            pb.set_length(total);
-            pb.set_position(done);
-        },
-    )?;
+    let tick = |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    };
+    let summary = if a.binaural {
+        let hrtf = match &a.hrtf {
+            Some(p) => Hrtf::from_sofa(p, scene.sample_rate)?,
+            None => Hrtf::builtin(scene.sample_rate)?,
+        };
+        render_binaural_to_file(&scene, &opts, &hrtf, &a.output, a.format, tick)?
+    } else {
+        render_to_files(&scene, &layout, &opts, &a.output, a.format, a.stems, tick)?
+    };
     pb.finish_and_clear();
     let secs = summary.frames as f64 / summary.sample_rate as f64;
     let wall = started.elapsed().as_secs_f64();
@@ -103,7 +118,7 @@ pub fn run(a: RenderArgs) -> Result<i32> {
     if a.json {
         println!(
             "{}",
-            json!({"files": summary.files, "layout": layout.name, "channels": summary.channels, "sample_rate": summary.sample_rate,
+            json!({"files": summary.files, "layout": if a.binaural { "binaural" } else { layout.name.as_str() }, "channels": summary.channels, "sample_rate": summary.sample_rate,
                    "duration_s": secs, "wall_s": wall, "realtime_factor": rtf,
                    "peak_dbfs": peak_db, "clipped_samples": summary.clipped})
         );
@@ -112,8 +127,12 @@ pub fn run(a: RenderArgs) -> Result<i32> {
             "rendered {:.3} s of '{}' to {} ({} channels, {} Hz) in {:.2} s: {:.1}x realtime",
             secs,
             a.scene.display(),
-            layout.name,
-            layout.channels(),
+            if a.binaural {
+                "headphones (binaural)"
+            } else {
+                layout.name.as_str()
+            },
+            summary.channels.len(),
             summary.sample_rate,
             wall,
             rtf

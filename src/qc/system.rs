@@ -6,6 +6,9 @@
 //! FFT convolver, with a tail returned by [`Feed::flush`]) plus one arm in the caller that
 //! turns a name into a [`System`] (see `System::new`).
 
+use std::path::Path;
+
+use crate::binaural::{BinauralRenderer, Hrtf};
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Speaker};
 
@@ -87,6 +90,64 @@ impl Feed for MatrixFeed {
                 }
                 *y = s;
             }
+        }
+    }
+}
+
+/// Frames per call of the binaural renderer inside the headphone feed.
+const BINAURAL_BLOCK: usize = 4096;
+
+/// Headphones: the mix rendered binaurally (virtual loudspeakers, see [`crate::binaural`]).
+/// Input of any block size is gathered into the renderer's fixed blocks; the output lags by
+/// at most one block and [`Feed::flush`] returns the rest, so the headphone signal has
+/// exactly the mix's length (as `mixstage binaural` writes it).
+pub struct BinauralFeed {
+    renderer: BinauralRenderer,
+    inputs: usize,
+    pending: Vec<f32>,
+    ears: Vec<f32>,
+}
+
+impl BinauralFeed {
+    /// A headphone feed for a mix in `layout` at `sample_rate`, with `hrtf` at that rate.
+    pub fn new(layout: &Layout, hrtf: &Hrtf, sample_rate: u32) -> Result<BinauralFeed> {
+        Ok(BinauralFeed {
+            renderer: BinauralRenderer::new(layout, hrtf, sample_rate, BINAURAL_BLOCK)?,
+            inputs: layout.channels(),
+            pending: Vec::new(),
+            ears: vec![0.0; 2 * BINAURAL_BLOCK],
+        })
+    }
+
+    /// Renders `frames` frames from the front of `pending` and appends the ears to `out`.
+    fn render(&mut self, frames: usize, out: &mut Vec<f32>) {
+        let take = frames * self.inputs;
+        // Non-finite input never reaches here: the analyzer rejects it before any feed.
+        let n = self
+            .renderer
+            .process_interleaved(&self.pending[..take], &mut self.ears)
+            .expect("finite input in whole frames of at most one block");
+        out.extend_from_slice(&self.ears[..2 * n]);
+        self.pending.drain(..take);
+    }
+}
+
+impl Feed for BinauralFeed {
+    fn channels(&self) -> usize {
+        2
+    }
+    fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        self.pending.extend_from_slice(input);
+        while self.pending.len() >= BINAURAL_BLOCK * self.inputs {
+            self.render(BINAURAL_BLOCK, out);
+        }
+    }
+    fn flush(&mut self, out: &mut Vec<f32>) {
+        out.clear();
+        let frames = self.pending.len() / self.inputs;
+        if frames > 0 {
+            self.render(frames, out);
         }
     }
 }
@@ -241,11 +302,29 @@ impl System {
     pub fn channels(&self) -> usize {
         self.labels.len()
     }
+
+    /// Headphones: the mix in `own` rendered binaurally with `hrtf` (the built-in KEMAR set
+    /// when `None`), measured as a two-channel signal with BS.1770 weights 1 and 1.
+    pub fn headphones(own: &Layout, sample_rate: u32, hrtf: Option<&Path>) -> Result<System> {
+        let hrtf = match hrtf {
+            Some(p) => Hrtf::from_sofa(p, sample_rate)?,
+            None => Hrtf::builtin(sample_rate)?,
+        };
+        Ok(System {
+            name: "binaural".into(),
+            kind: SystemKind::Headphones,
+            labels: vec!["left".into(), "right".into()],
+            weights: vec![1.0, 1.0],
+            dialogue: None,
+            feed: Box::new(BinauralFeed::new(own, &hrtf, sample_rate)?),
+            mono_gains: None,
+        })
+    }
 }
 
 /// The systems measured when none are named: the mix's own layout, 5.1 when the mix has
-/// more than five main channels, stereo (Lo/Ro) unless the mix is stereo, and mono.
-/// (Binaural joins this list once the binaural renderer is wired in.)
+/// more than five main channels, stereo (Lo/Ro) unless the mix is stereo, mono and
+/// binaural (headphones).
 pub fn default_system_names(own: &Layout) -> Vec<String> {
     let main = own.speakers.iter().filter(|s| !s.lfe).count();
     let mut names = vec![own.name.clone()];
@@ -256,6 +335,7 @@ pub fn default_system_names(own: &Layout) -> Vec<String> {
         names.push("stereo".into());
     }
     names.push("mono".into());
+    names.push("binaural".into());
     names
 }
 
@@ -272,8 +352,14 @@ pub fn fold_matrix(own: &Layout, target: &Layout) -> Result<Vec<Vec<f64>>> {
 
 /// Builds the named systems for a mix in layout `own`. A name is `own` (or the mix's layout
 /// name), `mono`, or any layout name, alias or RON file. Unknown names are errors; duplicates
-/// are measured once.
-pub fn systems_by_name(own: &Layout, names: &[String]) -> Result<Vec<System>> {
+/// are measured once. `binaural` (or `headphones`) renders the mix at `sample_rate` with the
+/// SOFA file `hrtf`, or the built-in KEMAR set.
+pub fn systems_by_name(
+    own: &Layout,
+    names: &[String],
+    sample_rate: u32,
+    hrtf: Option<&Path>,
+) -> Result<Vec<System>> {
     let mut out: Vec<System> = Vec::new();
     for name in names {
         let name = name.trim();
@@ -285,10 +371,7 @@ pub fn systems_by_name(own: &Layout, names: &[String]) -> Result<Vec<System>> {
         } else if name.eq_ignore_ascii_case("mono") {
             System::mono(&fold_matrix(own, &stereo_layout())?)?
         } else if name.eq_ignore_ascii_case("binaural") || name.eq_ignore_ascii_case("headphones") {
-            return Err(Error::Unsupported(
-                "the binaural (headphone) system is not available in this build of mixstage qc"
-                    .into(),
-            ));
+            System::headphones(own, sample_rate, hrtf)?
         } else {
             let target = Layout::resolve(name)?;
             if target.name == own.name {
@@ -340,35 +423,44 @@ mod tests {
         let l714 = Layout::resolve("7.1.4").unwrap();
         assert_eq!(
             default_system_names(&l714),
-            vec!["7.1.4", "5.1", "stereo", "mono"]
+            vec!["7.1.4", "5.1", "stereo", "mono", "binaural"]
         );
         assert_eq!(
             default_system_names(&Layout::resolve("5.1").unwrap()),
-            vec!["5.1", "stereo", "mono"]
+            vec!["5.1", "stereo", "mono", "binaural"]
         );
         assert_eq!(
             default_system_names(&Layout::resolve("stereo").unwrap()),
-            vec!["stereo", "mono"]
+            vec!["stereo", "mono", "binaural"]
         );
-        let systems = systems_by_name(&l714, &default_system_names(&l714)).unwrap();
+        let systems = systems_by_name(&l714, &default_system_names(&l714), 48000, None).unwrap();
         let names: Vec<&str> = systems.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(names, vec!["7.1.4", "5.1", "stereo", "mono"]);
+        assert_eq!(names, vec!["7.1.4", "5.1", "stereo", "mono", "binaural"]);
+        assert_eq!(systems[4].kind, SystemKind::Headphones);
         assert_eq!(systems[0].kind, SystemKind::Own);
         assert_eq!(systems[3].channels(), 1);
         // 5.1 -> stereo is BS.775 Lo/Ro: the mono row is (Lo + Ro) / 2.
         let l51 = Layout::resolve("5.1").unwrap();
-        let mono = systems_by_name(&l51, &["mono".into()]).unwrap().remove(0);
+        let mono = systems_by_name(&l51, &["mono".into()], 48000, None)
+            .unwrap()
+            .remove(0);
         let g = mono.mono_gains.unwrap();
         let h = std::f64::consts::FRAC_1_SQRT_2;
         let want = [0.5, 0.5, h, 0.0, 0.5 * h, 0.5 * h];
         for (a, b) in g.iter().zip(want) {
             assert!((a - b).abs() < 1e-4, "{g:?}");
         }
-        let e = systems_by_name(&l51, &["7.1.5".into()])
+        let e = systems_by_name(&l51, &["7.1.5".into()], 48000, None)
             .unwrap_err()
             .to_string();
         assert!(e.contains("7.1.5"), "{e}");
-        assert!(systems_by_name(&l51, &["binaural".into()]).is_err());
+        assert!(systems_by_name(
+            &l51,
+            &["binaural".into()],
+            48000,
+            Some(Path::new("/nonexistent.sofa"))
+        )
+        .is_err());
     }
 
     #[test]
