@@ -41,7 +41,7 @@ fn passes_and_fails_a_spec_with_exit_codes() {
         .iter()
         .map(|s| s["system"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["stereo", "mono"]);
+    assert_eq!(names, vec!["stereo", "mono", "binaural"]);
     let s = &systems[0];
     assert!(
         (s["integrated_lufs"].as_f64().unwrap() + 23.0).abs() < 0.1,
