@@ -271,3 +271,63 @@ fn qc_headphone_row_measures_the_binaural_render() {
         .collect();
     assert_eq!(names, ["5.1", "stereo", "mono", "binaural"]);
 }
+
+#[test]
+fn binaural_match_loudness_equals_the_speaker_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let mix = dir.path().join("mix.wav");
+    let phones = dir.path().join("phones.wav");
+    let scene = format!("{}/scenes/demo.ron", env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(
+        mixstage(&[
+            "render",
+            &scene,
+            "--layout",
+            "7.1.4",
+            "-o",
+            mix.to_str().unwrap(),
+            "-q"
+        ])
+        .0,
+        0
+    );
+    let lufs = |args: &[&str]| -> f64 {
+        let (code, out, err) = mixstage(args);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["systems"][0]["integrated_lufs"].as_f64().unwrap()
+    };
+    let speakers = lufs(&[
+        "qc",
+        mix.to_str().unwrap(),
+        "--layout",
+        "7.1.4",
+        "--systems",
+        "own",
+        "--json",
+    ]);
+    let (code, _, err) = mixstage(&[
+        "binaural",
+        mix.to_str().unwrap(),
+        "--layout",
+        "7.1.4",
+        "-o",
+        phones.to_str().unwrap(),
+        "-q",
+        "--match-loudness",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let ears = lufs(&[
+        "qc",
+        phones.to_str().unwrap(),
+        "--layout",
+        "stereo",
+        "--systems",
+        "own",
+        "--json",
+    ]);
+    assert!(
+        (ears - speakers).abs() < 0.05,
+        "headphones {ears} LUFS vs speakers {speakers} LUFS"
+    );
+}

@@ -408,3 +408,53 @@ mod tests {
         assert!(e.contains("44100") && e.contains("48000"), "{e}");
     }
 }
+
+/// The gain in dB that makes a binaural render of `src` exactly as loud as the speaker mix
+/// (BS.1770 integrated loudness, speaker weights by position, LFE excluded; the two ears
+/// weighted 1 and 1), found by a first pass over the whole mix with `renderer`. `None` when
+/// either side is silent (below the -70 LUFS gate). The renderer is reset afterwards.
+pub fn loudness_match_gain_db(
+    src: &mut dyn crate::io::AudioSource,
+    layout: &Layout,
+    renderer: &mut BinauralRenderer,
+) -> Result<Option<f64>> {
+    use crate::qc::loudness::LoudnessMeter;
+    let info = src.info().clone();
+    let ch = info.channels;
+    let block = renderer.block_len();
+    let weights = layout
+        .speakers
+        .iter()
+        .map(crate::qc::system::bs1770_weight)
+        .collect();
+    let mut speakers = LoudnessMeter::new(info.sample_rate, weights, None);
+    let mut ears = LoudnessMeter::new(info.sample_rate, vec![1.0, 1.0], None);
+    let mut input = vec![0f32; block * ch];
+    let mut output = vec![0f32; block * 2];
+    loop {
+        let mut filled = 0;
+        while filled < input.len() {
+            let n = src.read(&mut input[filled..])?;
+            if n == 0 {
+                break;
+            }
+            filled += n * ch;
+        }
+        if filled == 0 {
+            break;
+        }
+        let frames = renderer.process_interleaved(&input[..filled], &mut output)?;
+        speakers.push(&input[..filled]);
+        ears.push(&output[..2 * frames]);
+        if filled < input.len() {
+            break;
+        }
+    }
+    renderer.reset();
+    Ok(
+        match (speakers.finish().integrated, ears.finish().integrated) {
+            (Some(s), Some(e)) => Some(s - e),
+            _ => None,
+        },
+    )
+}

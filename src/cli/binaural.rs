@@ -18,7 +18,8 @@ measured nearest to that speaker's direction, and summed at the two ears. Withou
 MIT KEMAR set (Gardner & Martin, MIT Media Lab, 1994) is used.\n\n\
 Examples:\n  mixstage binaural mix-714.wav --layout 7.1.4 -o phones.wav\n  \
 mixstage binaural mix-51.wav --layout 5.1 -o phones.wav --hrtf /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa\n  \
-mixstage binaural mix-51.wav --layout 5.1 -o phones.wav --no-lfe"
+mixstage binaural mix-51.wav --layout 5.1 -o phones.wav --no-lfe\n  \
+mixstage binaural mix-714.wav --layout 7.1.4 -o phones.wav --match-loudness"
 )]
 pub struct BinauralArgs {
     /// The speaker mix (WAV, FLAC, ...), channels in the layout's order.
@@ -49,6 +50,11 @@ pub struct BinauralArgs {
     /// Frames per processing block (also the convolution partition length).
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(16..=65536))]
     block: u32,
+    /// Match the loudness of the speaker mix exactly: a first pass measures the mix and its
+    /// binaural render (BS.1770 integrated loudness) and the output is scaled by the difference.
+    /// Without it, the fixed calibration applies (equal loudness for uncorrelated signals).
+    #[arg(long)]
+    match_loudness: bool,
     /// No progress bar and no per-speaker table.
     #[arg(short, long)]
     quiet: bool,
@@ -98,6 +104,27 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
     if !a.quiet {
         print_table(&renderer, &hrtf, &layout);
     }
+    let gain = if a.match_loudness {
+        let mut first = open_audio(&a.input)?;
+        match mixstage::binaural::loudness_match_gain_db(first.as_mut(), &layout, &mut renderer)
+            .with_context(|| format!("measuring {name}"))?
+        {
+            Some(db) => {
+                if !a.quiet {
+                    eprintln!("loudness match: {db:+.2} dB applied to the headphone render");
+                }
+                10f64.powf(db / 20.0) as f32
+            }
+            None => {
+                eprintln!(
+                    "note: {name} is silent (below the -70 LUFS gate); no loudness match applied"
+                );
+                1.0
+            }
+        }
+    } else {
+        1.0
+    };
     let ch = info.channels;
     let mut writer = WavWriter::create(&a.output, info.sample_rate, 2, a.format, STEREO_MASK)?;
     let bar = super::progress(info.frames.unwrap_or(0), a.quiet, "binaural");
@@ -120,6 +147,9 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
             );
         }
         renderer.process_interleaved(samples, &mut output)?;
+        if gain != 1.0 {
+            output[..2 * frames].iter_mut().for_each(|v| *v *= gain);
+        }
         writer.write(&output[..2 * frames])?;
         done += frames as u64;
         bar.set_position(done);
