@@ -372,43 +372,6 @@ fn non_finite(channel: usize, frame: usize) -> Error {
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bs1770_weights_by_position() {
-        assert_eq!(bs1770_weight(110.0, 0.0), 1.41);
-        assert_eq!(bs1770_weight(-90.0, 0.0), 1.41);
-        assert_eq!(bs1770_weight(30.0, 0.0), 1.0);
-        assert_eq!(bs1770_weight(135.0, 0.0), 1.0);
-        assert_eq!(bs1770_weight(90.0, 45.0), 1.0);
-    }
-
-    #[test]
-    fn lfe_goes_through_the_frontal_hrir_at_plus_10_db_or_is_dropped() {
-        let h = Hrtf::builtin(44100).unwrap();
-        let layout = Layout::resolve("5.1").unwrap();
-        let r = BinauralRenderer::new(&layout, &h, 44100, 256).unwrap();
-        let lfe = r.channel_info().iter().find(|c| c.lfe).unwrap();
-        assert_eq!((lfe.measured_azimuth, lfe.measured_elevation), (0.0, 0.0));
-        assert!((20.0 * (lfe.gain / r.gain()).log10() - 10.0).abs() < 1e-9);
-        let off = BinauralOptions { lfe: Lfe::Off };
-        let r = BinauralRenderer::with_options(&layout, &h, 44100, 256, &off).unwrap();
-        assert_eq!(r.channel_info().iter().find(|c| c.lfe).unwrap().gain, 0.0);
-    }
-
-    #[test]
-    fn rate_mismatch_is_an_error() {
-        let h = Hrtf::builtin(44100).unwrap();
-        let e = BinauralRenderer::new(&Layout::resolve("stereo").unwrap(), &h, 48000, 256)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(e.contains("44100") && e.contains("48000"), "{e}");
-    }
-}
-
 /// The gain in dB that makes a binaural render of `src` exactly as loud as the speaker mix
 /// (BS.1770 integrated loudness, speaker weights by position, LFE excluded; the two ears
 /// weighted 1 and 1), found by a first pass over the whole mix with `renderer`. `None` when
@@ -457,4 +420,41 @@ pub fn loudness_match_gain_db(
             _ => None,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bs1770_weights_by_position() {
+        assert_eq!(bs1770_weight(110.0, 0.0), 1.41);
+        assert_eq!(bs1770_weight(-90.0, 0.0), 1.41);
+        assert_eq!(bs1770_weight(30.0, 0.0), 1.0);
+        assert_eq!(bs1770_weight(135.0, 0.0), 1.0);
+        assert_eq!(bs1770_weight(90.0, 45.0), 1.0);
+    }
+
+    #[test]
+    fn lfe_goes_through_the_frontal_hrir_at_plus_10_db_or_is_dropped() {
+        let h = Hrtf::builtin(44100).unwrap();
+        let layout = Layout::resolve("5.1").unwrap();
+        let r = BinauralRenderer::new(&layout, &h, 44100, 256).unwrap();
+        let lfe = r.channel_info().iter().find(|c| c.lfe).unwrap();
+        assert_eq!((lfe.measured_azimuth, lfe.measured_elevation), (0.0, 0.0));
+        assert!((20.0 * (lfe.gain / r.gain()).log10() - 10.0).abs() < 1e-9);
+        let off = BinauralOptions { lfe: Lfe::Off };
+        let r = BinauralRenderer::with_options(&layout, &h, 44100, 256, &off).unwrap();
+        assert_eq!(r.channel_info().iter().find(|c| c.lfe).unwrap().gain, 0.0);
+    }
+
+    #[test]
+    fn rate_mismatch_is_an_error() {
+        let h = Hrtf::builtin(44100).unwrap();
+        let e = BinauralRenderer::new(&Layout::resolve("stereo").unwrap(), &h, 48000, 256)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("44100") && e.contains("48000"), "{e}");
+    }
 }
