@@ -20,7 +20,7 @@ pub const EXIT_CHECK_FAILED: i32 = 3;
 #[command(
     after_long_help = "Systems: the mix's own layout, fold-downs (any layout name: 5.1, stereo = ITU-R BS.775 Lo/Ro \
 where the convert module has ITU coefficients, VBAP otherwise) and mono = (Lo + Ro) / 2 measured as dual mono on a \
-stereo pair. Default: own, 5.1 (from layouts with more than five main channels), stereo, mono.\n\n\
+stereo pair; binaural = the mix on headphones (virtual loudspeakers, built-in KEMAR set or --hrtf). Default: own, 5.1 (from layouts with more than five main channels), stereo, mono, binaural.\n\n\
 Built-in specs: ebu-r128 (-23 LUFS +-0.5, -1 dBTP), atsc-a85 (-24 LKFS +-2, -2 dBTP), streaming (-27 LKFS \
 dialogue-gated +-2, -2 dBTP; dialogue gate = centre-channel activity). Or a RON file of your own (see specs/).\n\n\
 Exit codes: 0 measured (and every check passed), 1 error, 3 a check failed.\n\n\
