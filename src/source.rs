@@ -128,10 +128,13 @@ impl GeneratorState {
 /// A file being streamed, de-interleaved into planar blocks.
 pub struct FileSource {
     reader: Box<dyn AudioSource>,
+    path: std::path::PathBuf,
     channels: usize,
     frames: Option<u64>,
     interleaved: Vec<f32>,
     ended: bool,
+    /// Frames read so far (for error messages).
+    position: u64,
 }
 
 impl FileSource {
@@ -148,6 +151,8 @@ impl FileSource {
             )));
         }
         Ok(FileSource {
+            path: path.to_path_buf(),
+            position: 0,
             channels: info.channels,
             frames: info.frames,
             reader,
@@ -180,6 +185,20 @@ impl FileSource {
             }
             got += r;
         }
+        if let Some(i) = self.interleaved[..got * ch]
+            .iter()
+            .position(|x| !x.is_finite())
+        {
+            return Err(Error::malformed(
+                self.path.display().to_string(),
+                format!(
+                    "non-finite sample (NaN or infinity) in channel {} at frame {}; audio must be finite",
+                    i % ch,
+                    self.position + (i / ch) as u64
+                ),
+            ));
+        }
+        self.position += got as u64;
         for (k, &c) in pick.iter().enumerate() {
             let o = &mut out[k];
             for (dst, frame) in o[..got].iter_mut().zip(self.interleaved.chunks_exact(ch)) {

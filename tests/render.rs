@@ -404,6 +404,14 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
         &std::fs::read(d.join("st48.wav")).unwrap()[..200],
     )
     .unwrap();
+    write_all(
+        &d.join("nan.wav"),
+        48000,
+        &[vec![0.1, 0.2, f32::NAN, 0.0]],
+        SampleFormat::F32,
+        0,
+    )
+    .unwrap();
     let obj = |src: &str| {
         format!("Scene(sample_rate: 48000, objects: [Object(name: \"a\", source: {src}, position: [(time: 0.0, az: 0.0)])])")
     };
@@ -414,6 +422,7 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
         (obj("File(path: \"st48.wav\", channel: 2)"), "channel 2"),
         (obj("File(path: \"trunc.wav\", channel: 0)"), "truncated"),
         (obj("Generator(Sine(freq: 440.0))"), "duration"),
+        (obj("File(path: \"nan.wav\")"), "frame 2"),
         ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 0.0, az: inf)])])".into(), "az"),
         ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 2.0, az: 0.0), (time: 1.0, az: 5.0)])])".into(), "out of order"),
         ("Scene(sample_rate: 48000, duraton: 1.0)".into(), "duraton"),
