@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mixstage::binaural::kweight::k_weighting;
 use mixstage::binaural::{BinauralOptions, BinauralRenderer, Hrtf, Lfe};
 use mixstage::io::{read_all, write_all, SampleFormat};
+use mixstage::qc::kweight::KWeighting;
 use mixstage::Layout;
 use realfft::RealFftPlanner;
 
@@ -341,18 +341,8 @@ fn output_is_bit_identical_for_any_thread_count() {
 
 /// K-weighted mean square of a signal (BS.1770 pre-filter in the time domain).
 fn k_power(x: &[f32], rate: f64) -> f64 {
-    let mut y: Vec<f64> = x.iter().map(|v| *v as f64).collect();
-    for c in k_weighting(rate) {
-        let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
-        for v in y.iter_mut() {
-            let out = c[0] * *v + c[1] * x1 + c[2] * x2 - c[3] * y1 - c[4] * y2;
-            x2 = x1;
-            x1 = *v;
-            y2 = y1;
-            y1 = out;
-            *v = out;
-        }
-    }
+    let mut k = KWeighting::new(rate as u32);
+    let y: Vec<f64> = x.iter().map(|v| k.process(*v as f64)).collect();
     let skip = (0.05 * rate) as usize;
     y[skip..].iter().map(|v| v * v).sum::<f64>() / (y.len() - skip) as f64
 }
@@ -400,9 +390,7 @@ fn uncorrelated_pink_noise_in_every_speaker_keeps_the_bs1770_loudness() {
             .iter()
             .zip(&chans)
             .filter(|(s, _)| !s.lfe)
-            .map(|(s, x)| {
-                mixstage::binaural::bs1770_weight(s.azimuth, s.elevation) * k_power(x, rate)
-            })
+            .map(|(s, x)| mixstage::qc::system::bs1770_weight(s) * k_power(x, rate))
             .sum();
         let phones = k_power(&l, rate) + k_power(&rr, rate);
         let diff = db(phones, speakers);

@@ -208,7 +208,7 @@ impl BinauralRenderer {
         let mut energy_sum = 0.0;
         for (s, (l, r)) in speakers.iter().zip(&filters) {
             if !s.lfe {
-                weight_sum += bs1770_weight(s.azimuth, s.elevation);
+                weight_sum += crate::qc::system::bs1770_weight(s);
                 energy_sum += kweight::pink_k_gain(l, rate) + kweight::pink_k_gain(r, rate);
             }
         }
@@ -345,17 +345,6 @@ impl BinauralRenderer {
     }
 }
 
-/// The BS.1770 channel weight of a speaker direction: 1.41 (+1.5 dB) below 30 degrees of
-/// elevation between 60 and 120 degrees of azimuth on either side, else 1.0.
-pub fn bs1770_weight(azimuth: f64, elevation: f64) -> f64 {
-    let az = crate::geometry::wrap_azimuth(azimuth).abs();
-    if elevation.abs() < 30.0 && (60.0..=120.0).contains(&az) {
-        1.41
-    } else {
-        1.0
-    }
-}
-
 fn check_finite_planar(input: &[&[f32]]) -> Result<()> {
     for (c, ch) in input.iter().enumerate() {
         if let Some(f) = ch.iter().position(|v| !v.is_finite()) {
@@ -425,15 +414,6 @@ pub fn loudness_match_gain_db(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bs1770_weights_by_position() {
-        assert_eq!(bs1770_weight(110.0, 0.0), 1.41);
-        assert_eq!(bs1770_weight(-90.0, 0.0), 1.41);
-        assert_eq!(bs1770_weight(30.0, 0.0), 1.0);
-        assert_eq!(bs1770_weight(135.0, 0.0), 1.0);
-        assert_eq!(bs1770_weight(90.0, 45.0), 1.0);
-    }
 
     #[test]
     fn lfe_goes_through_the_frontal_hrir_at_plus_10_db_or_is_dropped() {

@@ -199,7 +199,9 @@ impl std::fmt::Debug for System {
 pub fn bs1770_weight(s: &Speaker) -> f64 {
     if s.lfe {
         0.0
-    } else if s.elevation.abs() < 30.0 && (60.0..=120.0).contains(&s.azimuth.abs()) {
+    } else if s.elevation.abs() < 30.0
+        && (60.0..=120.0).contains(&crate::geometry::wrap_azimuth(s.azimuth).abs())
+    {
         1.41
     } else {
         1.0
