@@ -15,8 +15,8 @@ pub enum Error {
     Io {
         /// The file being read or written.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
+        /// The underlying error (shown in the message, so not chained as a source too:
+        /// `anyhow`'s `{:#}` would print it twice).
         source: std::io::Error,
     },
     /// An input file (layout, scene, audio, SOFA, spec) is malformed.

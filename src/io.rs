@@ -436,21 +436,14 @@ impl WavWriter {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            return Err(Error::io(
-                target,
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("the output folder {} does not exist", dir.display()),
-                ),
-            ));
-        }
+        check_output_path(target)?;
         let name = target
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "out.wav".into());
         let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let file = File::create(&temp).map_err(|e| Error::io(&temp, e))?;
+        register_temporary(&temp);
         let mut w = WavWriter {
             target: target.to_path_buf(),
             temp,
@@ -544,7 +537,23 @@ impl WavWriter {
     /// Patches the header (RF64 if the data passed 4 GiB), flushes, and renames the temporary
     /// file to the target. Returns the statistics of what was written.
     pub fn finalize(mut self, sample_rate: u32, channel_mask: u32) -> Result<WriteStats> {
-        let mut out = self.out.take().expect("writer is open");
+        let out = self.out.take().expect("writer is open");
+        let done = self.finish_file(out, sample_rate, channel_mask);
+        if done.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        unregister_temporary(&self.temp);
+        done?;
+        Ok(std::mem::take(&mut self.stats))
+    }
+
+    /// Pads, patches the header, syncs and renames the temporary file to the target.
+    fn finish_file(
+        &self,
+        mut out: BufWriter<File>,
+        sample_rate: u32,
+        channel_mask: u32,
+    ) -> Result<()> {
         if self.data_bytes % 2 == 1 {
             out.write_all(&[0]).map_err(|e| Error::io(&self.temp, e))?;
         }
@@ -566,9 +575,60 @@ impl WavWriter {
             .map_err(|e| Error::io(&self.temp, e))?;
         file.sync_all().map_err(|e| Error::io(&self.temp, e))?;
         drop(file);
-        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))?;
-        Ok(std::mem::take(&mut self.stats))
+        // The target may have become a folder or a device since `create`: never replace one.
+        check_output_path(&self.target)?;
+        std::fs::rename(&self.temp, &self.target).map_err(|e| Error::io(&self.target, e))
     }
+}
+
+/// Temporary files being written, removed by [`remove_temporary_files`] on an interruption.
+static TEMPORARY_FILES: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn register_temporary(p: &Path) {
+    if let Ok(mut v) = TEMPORARY_FILES.lock() {
+        v.push(p.to_path_buf());
+    }
+}
+
+fn unregister_temporary(p: &Path) {
+    if let Ok(mut v) = TEMPORARY_FILES.lock() {
+        v.retain(|x| x != p);
+    }
+}
+
+/// Deletes every temporary output file still being written (call it from a Ctrl-C or
+/// termination handler before exiting, so an interrupted run leaves nothing behind).
+pub fn remove_temporary_files() {
+    if let Ok(mut v) = TEMPORARY_FILES.lock() {
+        for p in v.drain(..) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Checks that `target` can be written as a new or replaced regular file: its folder exists,
+/// and it is not a folder, a device or another special file (which a rename would replace).
+pub fn check_output_path(target: &Path) -> Result<()> {
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(Error::Invalid(format!(
+            "{}: the output folder {} does not exist",
+            target.display(),
+            dir.display()
+        )));
+    }
+    if let Ok(meta) = std::fs::metadata(target) {
+        if !meta.is_file() {
+            return Err(Error::Invalid(format!(
+                "{}: exists and is not a regular file (a folder or a device); give the path of a file to write",
+                target.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Drop for WavWriter {
@@ -576,6 +636,7 @@ impl Drop for WavWriter {
         if self.out.take().is_some() {
             // Not finalized: an error or an interruption. Leave nothing behind.
             let _ = std::fs::remove_file(&self.temp);
+            unregister_temporary(&self.temp);
         }
     }
 }

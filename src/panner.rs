@@ -161,7 +161,9 @@ impl Panner {
         let power: f64 = out.iter().map(|g| g * g).sum();
         if power > 0.0 && power.is_finite() {
             let s = power.sqrt().recip();
-            out.iter_mut().for_each(|g| *g *= s);
+            // Rounding leaves ~1e-17 on speakers a facet edge passes through: make them 0.
+            out.iter_mut()
+                .for_each(|g| *g = if *g * s < 1e-12 { 0.0 } else { *g * s });
         } else {
             // Unreachable for a valid hull; keep the promise of never silence.
             let nearest = self.nearest_real(&d);

@@ -324,6 +324,12 @@ impl Renderer {
                 carried: None,
             });
         }
+        if members.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: nothing to render: every object and bed is muted or left out by --only/--without",
+                scene.origin
+            )));
+        }
         let duration = match scene.duration {
             Some(d) => (d * rate as f64).round() as u64,
             None if any_file => longest,
@@ -612,7 +618,7 @@ fn known_length(file: &FileSource, path: &Path, scene: &Scene, at: &str) -> Resu
 fn time_to_frame(t: f64, rate: u32, what: &str) -> Result<u64> {
     if !t.is_finite() || t < 0.0 {
         return Err(Error::Invalid(format!(
-            "{what} {t}: expected a non-negative number of seconds"
+            "{what} {t}: expected a finite, non-negative number of seconds"
         )));
     }
     Ok((t * rate as f64).round() as u64)
@@ -667,6 +673,15 @@ pub fn render_to_files(
     if stems {
         for g in r.groups() {
             paths.push(stem_path(out, g));
+        }
+    }
+    for (i, p) in paths.iter().enumerate() {
+        scene.check_not_an_input(p)?;
+        if paths[..i].contains(p) {
+            return Err(Error::Invalid(format!(
+                "{}: two outputs would have the same name",
+                p.display()
+            )));
         }
     }
     let mut writers = paths
@@ -785,15 +800,25 @@ pub fn render_binaural_to_file(
 ) -> Result<RenderSummary> {
     use crate::binaural::BinauralRenderer;
     use crate::io::WavWriter;
+    scene.check_not_an_input(out)?;
     let layout = binaural_virtual_layout();
-    let mut r = Renderer::new(scene, &layout, opts)?;
     let rate = scene.sample_rate;
     let mut phones = BinauralRenderer::new(&layout, hrtf, rate, BLOCK)?;
+    // A range that starts late pre-rolls one HRIR length, so the convolution is warmed up
+    // and the range sounds as it does in the full render.
+    let start = time_to_frame(opts.start, rate, "--start")?;
+    let preroll = start.min(phones.tail_len() as u64);
+    let shifted = RenderOptions {
+        start: (start - preroll) as f64 / rate as f64,
+        ..opts.clone()
+    };
+    let mut r = Renderer::new(scene, &layout, &shifted)?;
     let mut w = WavWriter::create(out, rate, 2, format, 0x3)?;
     let total = r.remaining();
     let (mut left, mut right) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
     let mut inter = vec![0f32; 2 * BLOCK];
     let mut done = 0;
+    let mut skip = preroll as usize;
     loop {
         let n = r.next_block()?;
         if n == 0 {
@@ -805,10 +830,13 @@ pub fn render_binaural_to_file(
             inter[2 * f] = left[f];
             inter[2 * f + 1] = right[f];
         }
-        w.write(&inter[..2 * n])?;
+        let from = skip.min(n);
+        skip -= from;
+        w.write(&inter[2 * from..2 * n])?;
         done += n as u64;
         progress(done, total);
     }
+    let done = done - preroll;
     let stats = w.finalize(rate, 0x3)?;
     Ok(RenderSummary {
         frames: done,

@@ -231,7 +231,16 @@ pub const MAX_DURATION_S: f64 = 24.0 * 3600.0;
 impl Scene {
     /// Reads, parses and validates a scene file.
     pub fn load(path: &Path) -> Result<Scene> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                Error::malformed(
+                    path.display().to_string(),
+                    "not a scene: the file is not UTF-8 text (a scene is a RON text file)",
+                )
+            } else {
+                Error::io(path, e)
+            }
+        })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Scene::parse(&text, &path.display().to_string(), &base)
     }
@@ -273,12 +282,31 @@ impl Scene {
                 ));
             }
         }
-        finite(self.master_gain_db, || {
-            bad(
-                "master_gain_db".into(),
-                "must be a finite number of dB".into(),
-            )
+        check_gain(self.master_gain_db, || {
+            bad("master_gain_db".into(), GAIN_RULE.into())
         })?;
+        let groups = self
+            .objects
+            .iter()
+            .map(|x| (&x.group, format!("object '{}'", x.name)));
+        let groups = groups.chain(
+            self.beds
+                .iter()
+                .map(|x| (&x.group, format!("bed '{}'", x.name))),
+        );
+        for (g, who) in groups {
+            if let Some(g) = g {
+                let ok = !g.is_empty()
+                    && g.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !ok {
+                    return Err(bad(
+                        format!("{who}.group"),
+                        format!("'{g}': a group name names a stem file, so it must be non-empty letters, digits, '-' or '_'"),
+                    ));
+                }
+            }
+        }
         let mut names: Vec<&str> = Vec::new();
         for (i, ob) in self.objects.iter().enumerate() {
             let at = format!("object {} ('{}')", i + 1, ob.name);
@@ -289,21 +317,13 @@ impl Scene {
                 ));
             }
             names.push(&ob.name);
-            finite(ob.gain_db, || {
-                bad(
-                    format!("{at}.gain_db"),
-                    "must be a finite number of dB".into(),
-                )
+            check_gain(ob.gain_db, || {
+                bad(format!("{at}.gain_db"), GAIN_RULE.into())
             })?;
             if let Some(s) = ob.lfe_send_db {
-                finite(s, || {
-                    bad(
-                        format!("{at}.lfe_send_db"),
-                        "must be a finite number of dB".into(),
-                    )
-                })?;
+                check_gain(s, || bad(format!("{at}.lfe_send_db"), GAIN_RULE.into()))?;
             }
-            validate_source(&ob.source, &format!("{o}: {at}.source"))?;
+            validate_source(&ob.source, &format!("{o}: {at}.source"), self.sample_rate)?;
             if ob.position.is_empty() {
                 return Err(bad(
                     format!("{at}.position"),
@@ -321,6 +341,9 @@ impl Scene {
                 .map_err(|m| bad(kat.clone(), m))?;
                 let polar = key.az.is_some() || key.el.is_some() || key.distance.is_some();
                 let cart = key.x.is_some() || key.y.is_some() || key.z.is_some();
+                if cart && key.long_way {
+                    return Err(bad(kat, "long_way applies to polar keyframes; Cartesian keyframes move in a straight line".into()));
+                }
                 if polar == cart {
                     return Err(bad(
                         kat,
@@ -392,13 +415,10 @@ impl Scene {
                 ));
             }
             names.push(&bed.name);
-            finite(bed.gain_db, || {
-                bad(
-                    format!("{at}.gain_db"),
-                    "must be a finite number of dB".into(),
-                )
+            check_gain(bed.gain_db, || {
+                bad(format!("{at}.gain_db"), GAIN_RULE.into())
             })?;
-            validate_source(&bed.source, &format!("{o}: {at}.source"))?;
+            validate_source(&bed.source, &format!("{o}: {at}.source"), self.sample_rate)?;
             if let Source::File {
                 channel: Some(_), ..
             } = bed.source
@@ -433,6 +453,40 @@ impl Scene {
         out
     }
 
+    /// The files a render of this scene reads: the scene file itself (when it came from one)
+    /// and every file source, resolved against the scene's folder.
+    pub fn input_files(&self) -> Vec<PathBuf> {
+        let mut v = vec![PathBuf::from(&self.origin)];
+        let sources = self
+            .objects
+            .iter()
+            .map(|o| &o.source)
+            .chain(self.beds.iter().map(|b| &b.source));
+        for s in sources {
+            if let Source::File { path, .. } = s {
+                v.push(self.resolve_path(path));
+            }
+        }
+        v
+    }
+
+    /// Errors if writing `out` would overwrite the scene file or one of its sources.
+    pub fn check_not_an_input(&self, out: &Path) -> Result<()> {
+        let Ok(out_c) = out.canonicalize() else {
+            return Ok(()); // does not exist yet: cannot be an input
+        };
+        for input in self.input_files() {
+            if input.canonicalize().is_ok_and(|c| c == out_c) {
+                return Err(Error::Invalid(format!(
+                    "{}: the output would overwrite {}, which the scene reads; choose another output file",
+                    out.display(),
+                    if input == Path::new(&self.origin) { "the scene file".to_string() } else { input.display().to_string() }
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Resolves a file source path against the scene's folder.
     pub fn resolve_path(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
@@ -446,6 +500,20 @@ impl Scene {
 /// The stem name of an optional group.
 pub fn group_name(g: &Option<String>) -> &str {
     g.as_deref().unwrap_or("ungrouped")
+}
+
+/// The largest gain (dB) a scene may apply anywhere: guards against typos that would
+/// overflow the mix to infinity.
+pub const MAX_GAIN_DB: f64 = 24.0;
+
+const GAIN_RULE: &str = "must be a finite number of dB, at most +24";
+
+fn check_gain(v: f64, err: impl FnOnce() -> Error) -> Result<()> {
+    if v.is_finite() && v <= MAX_GAIN_DB {
+        Ok(())
+    } else {
+        Err(err())
+    }
 }
 
 fn finite(v: f64, err: impl FnOnce() -> Error) -> Result<()> {
@@ -480,18 +548,16 @@ fn validate_gain_keys(keys: &[GainKey], at: &str) -> std::result::Result<(), (St
         let kat = format!("{at}.gain[{k}]");
         validate_time(g.time, k, keys.get(k.wrapping_sub(1)).map(|p| p.time), &kat)
             .map_err(|m| (kat.clone(), m))?;
-        if !g.db.is_finite() {
-            return Err((
-                format!("{kat}.db"),
-                format!("{} is not a finite number of dB", g.db),
-            ));
+        if !g.db.is_finite() || g.db > MAX_GAIN_DB {
+            return Err((format!("{kat}.db"), format!("{}: {GAIN_RULE}", g.db)));
         }
     }
     Ok(())
 }
 
-fn validate_source(s: &Source, at: &str) -> Result<()> {
+fn validate_source(s: &Source, at: &str, sample_rate: u32) -> Result<()> {
     let bad = |m: String| Error::malformed(at.to_string(), m);
+    let nyquist = sample_rate as f64 / 2.0;
     match s {
         Source::File { path, .. } => {
             if path.as_os_str().is_empty() {
@@ -501,9 +567,9 @@ fn validate_source(s: &Source, at: &str) -> Result<()> {
         Source::Generator(g) => {
             let level = match g {
                 Generator::Sine { freq, level_db } => {
-                    if !freq.is_finite() || *freq <= 0.0 {
+                    if !freq.is_finite() || *freq <= 0.0 || *freq >= nyquist {
                         return Err(bad(format!(
-                            "Sine freq {freq} must be a positive number of Hz"
+                            "Sine freq {freq} must be a positive number of Hz below the Nyquist frequency ({nyquist} Hz)"
                         )));
                     }
                     *level_db
@@ -515,9 +581,10 @@ fn validate_source(s: &Source, at: &str) -> Result<()> {
                     period,
                     level_db,
                 } => {
-                    if !(from.is_finite() && to.is_finite() && *from > 0.0 && *to > 0.0) {
+                    let ok = |f: f64| f.is_finite() && f > 0.0 && f < nyquist;
+                    if !(ok(*from) && ok(*to)) {
                         return Err(bad(format!(
-                            "Sweep from {from} / to {to} must be positive frequencies"
+                            "Sweep from {from} / to {to} must be positive frequencies below the Nyquist frequency ({nyquist} Hz)"
                         )));
                     }
                     if !period.is_finite() || *period <= 0.0 {

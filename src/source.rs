@@ -140,7 +140,7 @@ pub struct FileSource {
 impl FileSource {
     /// Opens `path`, checking its sample rate against the scene's; `at` names the user in errors.
     pub fn open(path: &Path, sample_rate: u32, at: &str) -> Result<FileSource> {
-        let reader = open_audio(path)?;
+        let reader = open_audio(path).map_err(|e| Error::Invalid(format!("{at}: {e}")))?;
         let info = reader.info().clone();
         if info.sample_rate != sample_rate {
             return Err(Error::Invalid(format!(

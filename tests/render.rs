@@ -423,6 +423,12 @@ fn bad_inputs_fail_cleanly_and_write_nothing() {
         (obj("File(path: \"trunc.wav\", channel: 0)"), "truncated"),
         (obj("Generator(Sine(freq: 440.0))"), "duration"),
         (obj("File(path: \"nan.wav\")"), "frame 2"),
+        (obj("Generator(Sine(freq: 30000.0))"), "Nyquist"),
+        ("Scene(sample_rate: 48000, duration: 1.0, master_gain_db: 1e30)".into(), "at most +24"),
+        ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), gain: [(time: 0.0, db: 1000.0)], position: [(time: 0.0, az: 0.0)])])".into(), "gain[0].db"),
+        ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", group: \"a/b\", source: Generator(Silence), position: [(time: 0.0, az: 0.0)])])".into(), "group"),
+        ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 0.0, x: 1.0, y: 0.0, z: 0.0, long_way: true)])])".into(), "long_way"),
+        ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", mute: true, source: Generator(Silence), position: [(time: 0.0, az: 0.0)])])".into(), "nothing to render"),
         ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 0.0, az: inf)])])".into(), "az"),
         ("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 2.0, az: 0.0), (time: 1.0, az: 5.0)])])".into(), "out of order"),
         ("Scene(sample_rate: 48000, duraton: 1.0)".into(), "duraton"),
@@ -596,4 +602,119 @@ fn binaural_render_puts_a_left_source_in_the_left_ear_and_is_thread_independent(
         std::fs::read(&out).unwrap()
     };
     assert_eq!(bits(1), bits(3));
+}
+
+#[test]
+fn outputs_never_replace_inputs_folders_or_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write_all(
+        &d.join("src.wav"),
+        48000,
+        &[vec![0.1; 4800]],
+        SampleFormat::F32,
+        0,
+    )
+    .unwrap();
+    let scene = d.join("s.ron");
+    std::fs::write(
+        &scene,
+        "Scene(sample_rate: 48000, objects: [Object(name: \"a\", source: File(path: \"src.wav\"), position: [(time: 0.0, az: 0.0)])])",
+    )
+    .unwrap();
+    let before = (
+        std::fs::read(&scene).unwrap(),
+        std::fs::read(d.join("src.wav")).unwrap(),
+    );
+    std::fs::create_dir(d.join("folder.wav")).unwrap();
+    for (out, expect) in [
+        (scene.clone(), "the scene file"),
+        (d.join("src.wav"), "src.wav"),
+        (d.join("folder.wav"), "not a regular file"),
+        (d.join("missing/out.wav"), "does not exist"),
+    ] {
+        for extra in [&[][..], &["--binaural"][..]] {
+            let mut args = vec![
+                "render",
+                scene.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ];
+            if extra.is_empty() {
+                args.extend(["--layout", "stereo"]);
+            } else {
+                args.extend(extra);
+            }
+            let o = mixstage().args(&args).output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+            assert!(err.contains(expect), "expected '{expect}' in: {err}");
+        }
+    }
+    assert_eq!(
+        before,
+        (
+            std::fs::read(&scene).unwrap(),
+            std::fs::read(d.join("src.wav")).unwrap()
+        )
+    );
+    assert!(d.join("folder.wav").is_dir());
+    let names: Vec<String> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    // A stem that would land on a folder stops the render before anything is written.
+    std::fs::create_dir(d.join("mix.ungrouped.wav")).unwrap();
+    let o = mixstage()
+        .args([
+            "render",
+            scene.to_str().unwrap(),
+            "--layout",
+            "stereo",
+            "-o",
+            d.join("mix.wav").to_str().unwrap(),
+            "--stems",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!d.join("mix.wav").exists());
+}
+
+#[test]
+fn a_binaural_time_range_sounds_as_in_the_full_render() {
+    use mixstage::binaural::Hrtf;
+    use mixstage::render::render_binaural_to_file;
+    let dir = tempfile::tempdir().unwrap();
+    let hrtf = Hrtf::builtin(48000).unwrap();
+    let s = demo();
+    let full = dir.path().join("full.wav");
+    let part = dir.path().join("part.wav");
+    render_binaural_to_file(
+        &s,
+        &RenderOptions::default(),
+        &hrtf,
+        &full,
+        SampleFormat::F32,
+        |_, _| {},
+    )
+    .unwrap();
+    let opts = RenderOptions {
+        start: 3.5,
+        end: Some(4.5),
+        ..Default::default()
+    };
+    render_binaural_to_file(&s, &opts, &hrtf, &part, SampleFormat::F32, |_, _| {}).unwrap();
+    let (_, f) = read_all(&full).unwrap();
+    let (_, p) = read_all(&part).unwrap();
+    assert_eq!(p[0].len(), 48000);
+    let off = 168000;
+    for c in 0..2 {
+        let worst = (0..48000)
+            .map(|i| (p[c][i] - f[c][off + i]).abs())
+            .fold(0f32, f32::max);
+        // Only the speaker gains' interpolation grid shifts with the range (as for speaker renders).
+        assert!(worst < 1e-3, "ear {c}: {worst}");
+    }
 }

@@ -164,7 +164,7 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
             writeln!(
                 out,
                 "{}",
-                json!({"azimuth": az, "elevation": el, "channels": labels, "gains": g})
+                json!({"layout": layout.name, "azimuth": az, "elevation": el, "channels": labels, "gains": g})
             )?;
         }
         return Ok(0);

@@ -41,8 +41,12 @@ pub fn run(a: PlotArgs) -> Result<i32> {
             a.output.display()
         ),
     };
+    mixstage::io::check_output_path(&a.output)?;
     let tmp = a.output.with_extension("plot.tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &a.output).with_context(|| format!("writing {}", a.output.display()))?;
+    let written = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &a.output));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("writing {}", a.output.display()));
+    }
     Ok(0)
 }

@@ -79,12 +79,6 @@ pub fn run(a: RenderArgs) -> Result<i32> {
     } else {
         GroupFilter::All
     };
-    if a.output.is_dir() {
-        bail!(
-            "{}: is a folder; give the output WAV file name",
-            a.output.display()
-        );
-    }
     let opts = RenderOptions {
         start: a.start,
         end: a.end,
@@ -109,10 +103,11 @@ pub fn run(a: RenderArgs) -> Result<i32> {
     let secs = summary.frames as f64 / summary.sample_rate as f64;
     let wall = started.elapsed().as_secs_f64();
     let rtf = secs / wall.max(1e-9);
-    let peak_db: Vec<f64> = summary
+    // Silent channels have no level: null in JSON, "silent" in the summary.
+    let peak_db: Vec<Option<f64>> = summary
         .peak
         .iter()
-        .map(|p| 20.0 * (*p as f64).max(1e-20).log10())
+        .map(|p| (*p > 0.0).then(|| 20.0 * (*p as f64).log10()))
         .collect();
     let clipped: u64 = summary.clipped.iter().sum();
     if a.json {
@@ -144,7 +139,10 @@ pub fn run(a: RenderArgs) -> Result<i32> {
             .channels
             .iter()
             .zip(&peak_db)
-            .map(|(l, p)| format!("{l} {p:.1}"))
+            .map(|(l, p)| match p {
+                Some(p) => format!("{l} {p:.1}"),
+                None => format!("{l} silent"),
+            })
             .collect();
         eprintln!("  peak dBFS: {}", peaks.join(", "));
     }
