@@ -718,3 +718,51 @@ fn a_binaural_time_range_sounds_as_in_the_full_render() {
         assert!(worst < 1e-3, "ear {c}: {worst}");
     }
 }
+
+#[test]
+fn an_interrupted_render_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = dir.path().join("long.ron");
+    std::fs::write(
+        &scene,
+        "Scene(sample_rate: 48000, duration: 3000.0, objects: [Object(name: \"a\", source: Generator(PinkNoise()), position: [(time: 0.0, az: 0.0), (time: 3000.0, az: 170.0)])])",
+    )
+    .unwrap();
+    let out = dir.path().join("long.wav");
+    let mut child = mixstage()
+        .args([
+            "render",
+            scene.to_str().unwrap(),
+            "--layout",
+            "22.2",
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the temporary output exists, then interrupt.
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(dir.path()).unwrap().count() < 2 && started.elapsed().as_secs() < 20 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["long.ron".to_string()]);
+}
