@@ -224,15 +224,169 @@ fn mono_files_and_checks_that_name_no_system() {
         spec.to_str().unwrap(),
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The clipping check names 5.1, which a mono file does not have: it fails the spec.
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["passed"], false);
     assert_eq!(v["systems"].as_array().unwrap().len(), 1);
     assert!(
         (v["systems"][0]["integrated_lufs"].as_f64().unwrap() + 23.01).abs() < 0.1,
         "{v}"
     );
-    assert_eq!(v["unapplied_checks"][0], "no clipped samples");
+    let un = v["unapplied_checks"][0].as_str().unwrap();
+    assert!(
+        un.starts_with("no clipped samples: ") && un.contains("5.1"),
+        "{un}"
+    );
     let o = qc(&[wav.to_str().unwrap(), "--systems", "stereo"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("one-channel"), "{}", stderr(&o));
+}
+
+/// A JSON report's check results on its first system.
+fn own_checks(o: &Output) -> Vec<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["systems"][0]["checks"].as_array().unwrap().clone()
+}
+
+#[test]
+fn checks_that_could_not_be_measured_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("short.wav");
+    tone(&wav, 6.0, 1.0);
+    let spec = dir.path().join("s.ron");
+    std::fs::write(
+        &spec,
+        "Spec(name: \"s\", checks: [MaxShortTerm(limit: -30.0), MaxLoudnessRange(max: 5.0), MaxMomentary(limit: 10.0)])",
+    )
+    .unwrap();
+    let args = [
+        wav.to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+        "--systems",
+        "own",
+    ];
+    let o = qc(&[&args[..], &["--json"]].concat());
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let checks = own_checks(&o);
+    for c in &checks[..2] {
+        assert_eq!(c["passed"], false, "{c}");
+        let d = c["detail"].as_str().unwrap();
+        assert!(
+            d.contains("not measured")
+                && d.contains("(1.0 s) is shorter than the 3 s short-term window"),
+            "{d}"
+        );
+    }
+    // The momentary window fits in 1 s: measured (a +6 dBFS tone is about +6 LUFS).
+    assert_eq!(checks[2]["passed"], true, "{}", checks[2]);
+    let table = String::from_utf8_lossy(&qc(&args).stdout).into_owned();
+    assert!(
+        table.contains("[FAIL] max short-term") && table.contains("spec s: FAILED"),
+        "{table}"
+    );
+    assert!(!table.contains("nothing to measure"), "{table}");
+
+    // Silence: loudness checks fail and say silent; a peak limit holds.
+    let quiet = dir.path().join("silent.wav");
+    tone(&quiet, -f64::INFINITY, 5.0);
+    std::fs::write(
+        &spec,
+        "Spec(name: \"s\", checks: [IntegratedLoudness(target: -23.0, tolerance: 1.0), MaxShortTerm(limit: -30.0), MaxTruePeak(limit: -1.0)])",
+    )
+    .unwrap();
+    let o = qc(&[
+        quiet.to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+        "--systems",
+        "own",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let checks = own_checks(&o);
+    for c in &checks[..2] {
+        assert_eq!(c["passed"], false, "{c}");
+        assert!(c["detail"].as_str().unwrap().contains("silent"), "{c}");
+    }
+    assert_eq!(checks[2]["passed"], true, "{}", checks[2]);
+
+    // LRA from a single short-term value (a 3.0 s programme) is no range at all.
+    let three = dir.path().join("three.wav");
+    tone(&three, -23.0, 3.0);
+    std::fs::write(
+        &spec,
+        "Spec(name: \"s\", checks: [MaxLoudnessRange(max: 5.0)])",
+    )
+    .unwrap();
+    let o = qc(&[
+        three.to_str().unwrap(),
+        "--spec",
+        spec.to_str().unwrap(),
+        "--systems",
+        "own",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let c = &own_checks(&o)[0];
+    assert!(
+        c["detail"]
+            .as_str()
+            .unwrap()
+            .contains("1 short-term value(s)"),
+        "{c}"
+    );
+}
+
+#[test]
+fn checks_naming_an_unmeasured_system_fail_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("ok.wav");
+    tone(&wav, -23.0, 4.0);
+    let spec = dir.path().join("s.ron");
+    std::fs::write(
+        &spec,
+        "Spec(name: \"s\", checks: [IntegratedLoudness(target: -23.0, tolerance: 0.5), MaxTruePeak(limit: -1.0, systems: Named([\"5.1.4\"]))])",
+    )
+    .unwrap();
+    let o = qc(&[wav.to_str().unwrap(), "--spec", spec.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("[FAIL] check not applied: true peak <= -1.0 dBTP")
+            && table.contains("5.1.4")
+            && table.contains("spec s: FAILED"),
+        "{table}"
+    );
+}
+
+#[test]
+fn usage_errors_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("t.wav");
+    tone(&wav, -23.0, 1.0);
+    let file = dir.path().join("plots.txt");
+    std::fs::write(&file, "x").unwrap();
+    let o = qc(&[wav.to_str().unwrap(), "--plots", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is a file; give a folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
+    let o = qc(&[wav.to_str().unwrap(), "--systems", "own,foo"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("'foo'") && e.contains("own, mono, binaural") && e.contains("7.1.4"),
+        "{e}"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_mixstage"))
+        .args(["qc", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("own, mono, binaural"), "{help}");
 }

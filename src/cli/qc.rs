@@ -39,7 +39,8 @@ pub struct QcArgs {
     /// files (measured as a single channel, BS.1770 weight 1).
     #[arg(long, value_name = "NAME|PATH")]
     layout: Option<String>,
-    /// Comma-separated systems to measure: own, mono, or layout names (e.g. own,5.1,stereo,mono).
+    /// Comma-separated systems to measure: own, mono, binaural (or headphones), or layout names,
+    /// aliases or RON layout files (e.g. own,5.1,stereo,mono,binaural).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     systems: Option<Vec<String>>,
     /// A delivery spec to check: ebu-r128, atsc-a85, streaming, or a RON spec file.
@@ -151,6 +152,9 @@ pub fn run(a: QcArgs) -> Result<i32> {
             "--min-silence {}: expected a positive number of seconds",
             a.min_silence
         );
+    }
+    if let Some(dir) = &a.plots {
+        plot::check_plot_dir(dir)?;
     }
     let spec = a.spec.as_deref().map(Spec::resolve).transpose()?;
     let mut src = open_input(&a)?;

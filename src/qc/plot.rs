@@ -224,9 +224,21 @@ fn safe(name: &str) -> String {
         .collect()
 }
 
+/// Refuses a plot folder path that names something other than a folder.
+pub fn check_plot_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Invalid(format!(
+            "--plots {}: is a file; give a folder (it is created if missing)",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `loudness-SYSTEM.svg` and `levels-SYSTEM.svg` for every system into `dir` (created
 /// if missing) and returns the files written.
 pub fn write_plots(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
+    check_plot_dir(dir)?;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut files = Vec::new();
     for s in &report.systems {

@@ -108,6 +108,13 @@ pub struct SystemReport {
     pub checks: Vec<CheckResult>,
     /// Problems worth a look whatever the spec.
     pub warnings: Vec<String>,
+    /// Integrated loudness of the mix's own layout, LUFS (for the mono-loss check).
+    #[serde(skip)]
+    pub own_integrated_lufs: Option<f64>,
+    /// True when the channel pairs of the mix were measured for [`SystemReport::out_of_phase`]
+    /// (the mono system with the own layout measured, or a one-channel mix with no pairs).
+    #[serde(skip)]
+    pub phase_measured: bool,
     /// Momentary loudness every 100 ms (LUFS), for plots.
     #[serde(skip)]
     pub momentary: Vec<f64>,
@@ -175,6 +182,11 @@ impl SystemReport {
             (Some(mono), Some(l)) => Some(mono.integrated.map_or(f64::INFINITY, |mi| l - mi)),
             _ => None,
         };
+        let phase_measured = match (sys.kind, &sys.mono_gains, own_pairs) {
+            (SystemKind::Mono, Some(_), Some(_)) => true,
+            (SystemKind::Own, _, _) => sys.labels.len() == 1,
+            _ => false,
+        };
         let out_of_phase = match (sys.kind, &sys.mono_gains, own_pairs) {
             (SystemKind::Mono, Some(g), Some(p)) => {
                 out_of_phase_pairs(g, p, options.out_of_phase_below)
@@ -212,6 +224,8 @@ impl SystemReport {
             channels,
             checks: Vec::new(),
             warnings: Vec::new(),
+            own_integrated_lufs: own_integrated,
+            phase_measured,
             momentary: m.loudness.momentary,
             short_term: m.loudness.short_term,
         };
@@ -336,53 +350,187 @@ fn applies(systems: &Systems, name: &str, kind: SystemKind) -> bool {
     }
 }
 
-/// Result of an "at most" check.
-fn at_most(check: &Check, value: Option<f64>, limit: f64, unit: &str) -> CheckResult {
+/// True if `c` is defined on `s` at all; `systems: All` skips the systems where it is not
+/// (a stereo correlation on a 5.1 system), while a system named explicitly is checked and
+/// fails as not measured.
+fn defined_on(c: &Check, s: &SystemReport) -> bool {
+    match c {
+        Check::MinCorrelation { .. } => s.channels.len() == 2,
+        _ => true,
+    }
+}
+
+/// The fewest short-term values passing the absolute gate for a loudness range: with fewer
+/// than two, the 10th and 95th percentiles of EBU Tech 3342 are the same value and the range
+/// is 0 LU whatever the programme does.
+pub const MIN_LRA_VALUES: usize = 2;
+
+/// The short-term window, seconds.
+const SHORT_TERM_S: f64 = 3.0;
+/// The momentary window and BS.1770 gating block, seconds.
+const MOMENTARY_S: f64 = 0.4;
+
+/// Seconds for a detail: `1.0 s`, or `0.350 s` under a second.
+fn secs(d: f64) -> String {
+    if d >= 1.0 {
+        format!("{d:.1} s")
+    } else {
+        format!("{d:.3} s")
+    }
+}
+
+/// True when every sample of the system is zero.
+fn silent(s: &SystemReport) -> bool {
+    s.sample_peak_dbfs.is_none()
+}
+
+/// Why a loudness measure over `window_s` (named `window`) has no value on `s`, or `None`
+/// when neither silence nor the programme's length explains it.
+fn unmeasured(s: &SystemReport, duration_s: f64, window_s: f64, window: &str) -> Option<String> {
+    if duration_s < window_s {
+        Some(format!(
+            "not measured: the programme ({}) is shorter than the {window}",
+            secs(duration_s)
+        ))
+    } else if silent(s) {
+        Some(format!(
+            "not measured: the programme is silent on {}",
+            s.system
+        ))
+    } else {
+        None
+    }
+}
+
+/// A failed check that could not be measured.
+fn not_measured(check: &Check, detail: String) -> CheckResult {
+    CheckResult {
+        check: check.describe(),
+        measured: None,
+        passed: false,
+        detail,
+    }
+}
+
+/// Result of an "at most" check on a value measured by every system (a peak): silence has
+/// no peak, which is within any limit.
+fn peak_at_most(check: &Check, value: Option<f64>, limit: f64, unit: &str) -> CheckResult {
     match value {
-        Some(v) => CheckResult {
-            check: check.describe(),
-            measured: Some(v),
-            passed: v <= limit,
-            detail: format!(
-                "{v:.1} {unit} ({} the limit {limit:.1})",
-                if v <= limit { "within" } else { "above" }
-            ),
-        },
+        Some(v) => within(check, v, limit, unit),
         None => CheckResult {
             check: check.describe(),
             measured: None,
             passed: true,
-            detail: "silent: nothing to measure".into(),
+            detail: format!("silent: no sample above -inf {unit}, within the limit {limit:.1}"),
         },
     }
 }
 
+/// Result of an "at most" check on a measured value.
+fn within(check: &Check, v: f64, limit: f64, unit: &str) -> CheckResult {
+    CheckResult {
+        check: check.describe(),
+        measured: Some(v),
+        passed: v <= limit,
+        detail: format!(
+            "{v:.1} {unit} ({} the limit {limit:.1})",
+            if v <= limit { "within" } else { "above" }
+        ),
+    }
+}
+
+/// Result of an "at most" check on a loudness over `window_s`: a missing value fails as not
+/// measured, with the reason.
+#[allow(clippy::too_many_arguments)]
+fn loudness_at_most(
+    check: &Check,
+    s: &SystemReport,
+    duration_s: f64,
+    value: Option<f64>,
+    limit: f64,
+    (window_s, window): (f64, &str),
+    unit: &str,
+) -> CheckResult {
+    match value {
+        Some(v) => within(check, v, limit, unit),
+        None => not_measured(
+            check,
+            unmeasured(s, duration_s, window_s, window)
+                .unwrap_or_else(|| format!("not measured: no complete {window} holds signal")),
+        ),
+    }
+}
+
+/// Names of the systems in `names` that are not among `measured`.
+fn missing_names(names: &[String], measured: &[&str]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| !measured.iter().any(|m| m.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect()
+}
+
 impl Report {
-    /// Applies `spec` to every system it names, records the results and updates `passed`.
+    /// Applies `spec` to every system it names, records the results and updates `passed`. A
+    /// check that names no measured system is listed in `unapplied_checks` (with the reason)
+    /// and fails the spec.
     pub fn check(&mut self, spec: &Spec) {
         self.spec = Some(spec.name.clone());
+        let duration = self.duration_s;
         for c in &spec.checks {
+            let systems = c.systems();
             let mut applied = false;
             for s in &mut self.systems {
-                if applies(&c.systems(), &s.system, s.kind) {
-                    let r = evaluate(c, s);
+                let explicit = !matches!(systems, Systems::All);
+                if applies(&systems, &s.system, s.kind) && (explicit || defined_on(c, s)) {
+                    let r = evaluate(c, s, duration);
                     s.checks.push(r);
                     applied = true;
                 }
             }
             if !applied {
-                self.unapplied_checks.push(c.describe());
+                let reason = self.unapplied_reason(c, &systems);
+                self.unapplied_checks
+                    .push(format!("{}: {reason}", c.describe()));
             }
         }
-        self.passed = self
-            .systems
-            .iter()
-            .all(|s| s.checks.iter().all(|c| c.passed));
+        self.passed = self.unapplied_checks.is_empty()
+            && self
+                .systems
+                .iter()
+                .all(|s| s.checks.iter().all(|c| c.passed));
+    }
+
+    /// Why check `c` applied to no system.
+    fn unapplied_reason(&self, c: &Check, systems: &Systems) -> String {
+        let measured: Vec<&str> = self.systems.iter().map(|s| s.system.as_str()).collect();
+        let list = measured.join(", ");
+        match systems {
+            Systems::Own => format!(
+                "the mix's own layout ({}) was not measured (measured: {list}); add 'own' to --systems",
+                self.layout
+            ),
+            Systems::All if matches!(c, Check::MinCorrelation { .. }) => {
+                format!("no measured system has two channels (measured: {list})")
+            }
+            Systems::All => format!("no system was measured (measured: {list})"),
+            Systems::Named(names) => {
+                let missing = missing_names(names, &measured);
+                format!(
+                    "it names system(s) {} that were not measured (measured: {list}); add them to --systems",
+                    if missing.is_empty() {
+                        names.join(", ")
+                    } else {
+                        missing.join(", ")
+                    }
+                )
+            }
+        }
     }
 }
 
-/// Evaluates one check on one system.
-fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
+/// Evaluates one check on one system of a programme `duration_s` seconds long.
+fn evaluate(c: &Check, s: &SystemReport, duration_s: f64) -> CheckResult {
     let describe = c.describe();
     match c {
         Check::IntegratedLoudness {
@@ -415,21 +563,59 @@ fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
                         detail: format!("{v:.1} LUFS{note}, {dev:+.1} LU from the target"),
                     }
                 }
-                None => CheckResult {
-                    check: describe,
-                    measured: None,
-                    passed: false,
-                    detail: format!(
-                        "no gated loudness{note}: the programme is silent or shorter than 400 ms"
+                None => not_measured(
+                    c,
+                    unmeasured(s, duration_s, MOMENTARY_S, "400 ms gating block").unwrap_or_else(
+                        || {
+                            if note.is_empty() {
+                                "not measured: no 400 ms block passes the BS.1770 gates (the programme stays below -70 LUFS)".into()
+                            } else {
+                                "not measured: the centre channel never passes the BS.1770 gates (no dialogue to gate by)".into()
+                            }
+                        },
                     ),
-                },
+                ),
             }
         }
-        Check::MaxTruePeak { limit, .. } => at_most(c, s.true_peak_dbtp, *limit, "dBTP"),
-        Check::MaxSamplePeak { limit, .. } => at_most(c, s.sample_peak_dbfs, *limit, "dBFS"),
-        Check::MaxShortTerm { limit, .. } => at_most(c, s.max_short_term_lufs, *limit, "LUFS"),
-        Check::MaxMomentary { limit, .. } => at_most(c, s.max_momentary_lufs, *limit, "LUFS"),
-        Check::MaxLoudnessRange { max, .. } => at_most(c, s.loudness_range_lu, *max, "LU"),
+        Check::MaxTruePeak { limit, .. } => peak_at_most(c, s.true_peak_dbtp, *limit, "dBTP"),
+        Check::MaxSamplePeak { limit, .. } => peak_at_most(c, s.sample_peak_dbfs, *limit, "dBFS"),
+        Check::MaxShortTerm { limit, .. } => loudness_at_most(
+            c,
+            s,
+            duration_s,
+            s.max_short_term_lufs,
+            *limit,
+            (SHORT_TERM_S, "3 s short-term window"),
+            "LUFS",
+        ),
+        Check::MaxMomentary { limit, .. } => loudness_at_most(
+            c,
+            s,
+            duration_s,
+            s.max_momentary_lufs,
+            *limit,
+            (MOMENTARY_S, "400 ms momentary window"),
+            "LUFS",
+        ),
+        Check::MaxLoudnessRange { max, .. } => {
+            let gated = s
+                .short_term
+                .iter()
+                .filter(|&&l| l >= super::loudness::ABSOLUTE_GATE)
+                .count();
+            match s.loudness_range_lu {
+                Some(v) if gated >= MIN_LRA_VALUES => within(c, v, *max, "LU"),
+                _ => not_measured(
+                    c,
+                    unmeasured(s, duration_s, SHORT_TERM_S, "3 s short-term window")
+                        .unwrap_or_else(|| {
+                            format!(
+                                "not measured: {gated} short-term value(s) pass the -70 LUFS gate; a loudness range needs at least {MIN_LRA_VALUES} (a programme of 3.1 s or more above -70 LUFS)"
+                            )
+                        }),
+                ),
+            }
+        }
         Check::NoClipping { .. } => {
             let n: u64 = s.channels.iter().map(|c| c.clipped_samples).sum();
             CheckResult {
@@ -455,28 +641,34 @@ fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
                 passed: r >= *min,
                 detail: format!("correlation {r:+.2}"),
             },
-            None => CheckResult {
-                check: describe,
-                measured: None,
-                passed: true,
-                detail: "not a two-channel system or silent".into(),
-            },
+            None if s.channels.len() != 2 => not_measured(
+                c,
+                format!(
+                    "not measured: {} has {} channel(s); stereo correlation needs two",
+                    s.system,
+                    s.channels.len()
+                ),
+            ),
+            None => not_measured(
+                c,
+                if silent(s) {
+                    format!("not measured: the programme is silent on {}", s.system)
+                } else {
+                    "not measured: one of the two channels is silent".into()
+                },
+            ),
         },
-        Check::MaxMonoLoss { max } => match s.loudness_change_lu {
-            Some(d) => CheckResult {
-                check: describe,
-                measured: Some(-d),
-                passed: -d <= *max,
-                detail: format!("mono is {:.1} LU below the mix", -d),
-            },
-            None => CheckResult {
-                check: describe,
-                measured: None,
-                passed: s.integrated_lufs.is_some(),
-                detail: "mono fold-down has no gated loudness".into(),
-            },
-        },
+        Check::MaxMonoLoss { max } => mono_loss(c, s, duration_s, *max),
         Check::NoOutOfPhase { min } => {
+            if !s.phase_measured {
+                return not_measured(
+                    c,
+                    format!(
+                        "not measured: {} is not the mono fold-down of a measured multichannel mix (add 'own' and 'mono' to --systems)",
+                        s.system
+                    ),
+                );
+            }
             let bad: Vec<String> = s
                 .out_of_phase
                 .iter()
@@ -498,6 +690,75 @@ fn evaluate(c: &Check, s: &SystemReport) -> CheckResult {
                 },
             }
         }
+    }
+}
+
+/// How the mono system's loudness compares with the mix: `d` = mono minus mix, LU.
+pub fn mono_change_phrase(d: f64) -> String {
+    if d.abs() < 0.05 {
+        "mono is as loud as the mix (0.0 LU)".into()
+    } else if d < 0.0 {
+        format!("mono is {:.1} LU below the mix", -d)
+    } else {
+        format!("mono is {d:.1} LU above the mix")
+    }
+}
+
+/// The table line for a stereo system's mono fold-down that loses `loss` LU (negative: gains).
+pub fn mono_fold_phrase(loss: f64) -> String {
+    if loss.abs() < 0.05 {
+        "mono fold-down keeps the loudness (0.0 LU)".into()
+    } else if loss > 0.0 {
+        format!("mono fold-down loses {loss:.1} LU")
+    } else {
+        format!("mono fold-down gains {:.1} LU", -loss)
+    }
+}
+
+/// The mono-loss check on `s` (the mono system, or a one-channel mix measured as itself).
+fn mono_loss(c: &Check, s: &SystemReport, duration_s: f64, max: f64) -> CheckResult {
+    if let Some(d) = s.loudness_change_lu {
+        return CheckResult {
+            check: c.describe(),
+            measured: Some(-d),
+            passed: -d <= max,
+            detail: mono_change_phrase(d),
+        };
+    }
+    if s.kind == SystemKind::Own && s.channels.len() == 1 && s.integrated_lufs.is_some() {
+        return CheckResult {
+            check: c.describe(),
+            measured: Some(0.0),
+            passed: 0.0 <= max,
+            detail: "the mix is mono: nothing is lost".into(),
+        };
+    }
+    if let (None, Some(mix)) = (s.integrated_lufs, s.own_integrated_lufs) {
+        return CheckResult {
+            check: c.describe(),
+            measured: None,
+            passed: false,
+            detail: format!(
+                "the mono fold-down stays below -70 LUFS while the mix is {mix:.1} LUFS: left and right cancel"
+            ),
+        };
+    }
+    if let Some(why) = unmeasured(s, duration_s, MOMENTARY_S, "400 ms gating block") {
+        return not_measured(c, why);
+    }
+    match (s.integrated_lufs, s.own_integrated_lufs) {
+        (_, None) if s.kind == SystemKind::Own => not_measured(
+            c,
+            "not measured: the mix has no gated loudness to compare with".into(),
+        ),
+        (_, None) => not_measured(
+            c,
+            "not measured: the mix's own layout was not measured or has no gated loudness to compare with (add 'own' to --systems)".into(),
+        ),
+        _ => not_measured(
+            c,
+            format!("not measured: {} is not a mono fold-down", s.system),
+        ),
     }
 }
 
@@ -555,7 +816,7 @@ impl Report {
                 t.push_str(&format!("  dialogue-gated (centre) loudness {d:.1} LUFS\n"));
             }
             if let Some(l) = s.mono_loss_lu {
-                t.push_str(&format!("  mono fold-down loses {l:.1} LU\n"));
+                t.push_str(&format!("  {}\n", mono_fold_phrase(l)));
             }
             if s.leading_silence_s > 0.0 || s.trailing_silence_s > 0.0 {
                 t.push_str(&format!(
@@ -576,9 +837,7 @@ impl Report {
             }
         }
         for c in &self.unapplied_checks {
-            t.push_str(&format!(
-                "\nnote: the check '{c}' names no measured system and was not applied\n"
-            ));
+            t.push_str(&format!("\n[FAIL] check not applied: {c}\n"));
         }
         if let Some(spec) = &self.spec {
             t.push_str(&format!(
@@ -587,5 +846,113 @@ impl Report {
             ));
         }
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+    use crate::qc::system::systems_by_name;
+    use crate::qc::Analyzer;
+
+    /// A 5.1 mix: a 1 kHz tone at -20 dBFS in every main channel, `secs` long, measured on
+    /// `systems`.
+    fn measure_51(systems: &[&str], secs: f64) -> Report {
+        let l = Layout::resolve("5.1").unwrap();
+        let names: Vec<String> = systems.iter().map(|s| s.to_string()).collect();
+        let sys = systems_by_name(&l, &names, 48000, None).unwrap();
+        let mut a = Analyzer::new(48000, 6, sys, QcOptions::default()).unwrap();
+        let n = (secs * 48000.0) as usize;
+        let mut block = Vec::with_capacity(n * 6);
+        for k in 0..n {
+            let x = 0.1 * (2.0 * std::f64::consts::PI * 1000.0 * k as f64 / 48000.0).sin();
+            for c in 0..6 {
+                block.push(if c == 3 { 0.0 } else { x as f32 });
+            }
+        }
+        a.push(&block).unwrap();
+        a.finish()
+    }
+
+    fn spec(checks: Vec<Check>) -> Spec {
+        Spec {
+            name: "t".into(),
+            description: String::new(),
+            checks,
+        }
+    }
+
+    #[test]
+    fn mono_change_reads_right_for_both_signs() {
+        assert_eq!(mono_change_phrase(-0.2), "mono is 0.2 LU below the mix");
+        assert_eq!(mono_change_phrase(0.3), "mono is 0.3 LU above the mix");
+        assert!(!mono_change_phrase(-0.2).contains("-0.2"));
+        assert_eq!(mono_fold_phrase(0.2), "mono fold-down loses 0.2 LU");
+        assert_eq!(mono_fold_phrase(-0.2), "mono fold-down gains 0.2 LU");
+    }
+
+    #[test]
+    fn checks_without_their_data_fail() {
+        // Stereo correlation named on a 5.1 system, and phase pairs without the own layout.
+        let mut r = measure_51(&["5.1", "mono"], 1.0);
+        r.check(&spec(vec![
+            Check::MinCorrelation {
+                min: 0.0,
+                systems: Systems::Named(vec!["5.1".into()]),
+            },
+            Check::NoOutOfPhase { min: -0.5 },
+        ]));
+        assert!(!r.passed);
+        let c = &r.systems[0].checks[0];
+        assert!(!c.passed && c.detail.contains("has 6 channel(s)"), "{c:?}");
+        assert_eq!(r.systems[1].checks.len(), 1);
+        let mut r = measure_51(&["mono"], 1.0);
+        r.check(&spec(vec![
+            Check::NoOutOfPhase { min: -0.5 },
+            Check::MaxMonoLoss { max: 3.0 },
+        ]));
+        let c = &r.systems[0].checks;
+        assert!(
+            !c[0].passed && c[0].detail.contains("not measured"),
+            "{c:?}"
+        );
+        assert!(!c[1].passed && c[1].detail.contains("own"), "{c:?}");
+        // With the own layout measured both are measured and pass.
+        let mut r = measure_51(&["own", "mono"], 1.0);
+        r.check(&spec(vec![
+            Check::NoOutOfPhase { min: -0.5 },
+            Check::MaxMonoLoss { max: 6.0 },
+        ]));
+        assert!(r.passed, "{:?}", r.systems[1].checks);
+        assert!(r.systems[1].checks[1].detail.starts_with("mono is "));
+        // Correlation for All skips the systems without two channels; with none left the
+        // check is unapplied and fails the spec.
+        let mut r = measure_51(&["own", "stereo"], 1.0);
+        let corr = Check::MinCorrelation {
+            min: 0.0,
+            systems: Systems::All,
+        };
+        r.check(&spec(vec![corr.clone()]));
+        assert!(r.systems[0].checks.is_empty() && r.systems[1].checks[0].passed);
+        assert!(r.passed);
+        let mut r = measure_51(&["own"], 1.0);
+        r.check(&spec(vec![corr]));
+        assert!(!r.passed);
+        assert!(r.unapplied_checks[0].contains("two channels"), "{r:?}");
+    }
+
+    #[test]
+    fn integrated_loudness_shorter_than_a_block_fails() {
+        let mut r = measure_51(&["own"], 0.3);
+        r.check(&spec(vec![Check::IntegratedLoudness {
+            target: -23.0,
+            tolerance: 30.0,
+            gating: Gating::Programme,
+            systems: Systems::Own,
+        }]));
+        assert!(!r.passed);
+        let d = &r.systems[0].checks[0].detail;
+        assert!(d.contains("(0.300 s) is shorter than the 400 ms"), "{d}");
     }
 }

@@ -375,7 +375,12 @@ pub fn systems_by_name(
         } else if name.eq_ignore_ascii_case("binaural") || name.eq_ignore_ascii_case("headphones") {
             System::headphones(own, sample_rate, hrtf)?
         } else {
-            let target = Layout::resolve(name)?;
+            let target = Layout::resolve(name).map_err(|e| match e {
+                Error::UnknownLayout { name, valid } => Error::Invalid(format!(
+                    "unknown system '{name}': expected own, mono, binaural (or headphones), or a layout name, alias or RON layout file; built-in layouts are: {valid}"
+                )),
+                e => e,
+            })?;
             if target.name == own.name {
                 System::own(own)
             } else {
