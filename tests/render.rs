@@ -729,7 +729,7 @@ fn an_interrupted_render_leaves_nothing_behind() {
     )
     .unwrap();
     let out = dir.path().join("long.wav");
-    let mut child = mixstage()
+    let child = mixstage()
         .args([
             "render",
             scene.to_str().unwrap(),
