@@ -33,7 +33,7 @@ pub const BLOCK: usize = 4096;
 pub const CONTROL: usize = 64;
 
 /// Largest change of direction between two control points, in degrees.
-pub const MAX_STEP_DEG: f64 = 0.25;
+pub const MAX_STEP_DEG: f64 = 0.5;
 
 /// Largest change of automated gain between two control points, in dB.
 pub const MAX_STEP_DB: f64 = 0.25;
