@@ -233,9 +233,12 @@ impl BinauralRenderer {
                 (true, Lfe::GainDb(db)) => gain * 10f64.powf(db / 20.0),
             };
             if !g.is_finite() {
+                let db = match options.lfe {
+                    Lfe::GainDb(db) => db,
+                    Lfe::Off => 0.0,
+                };
                 return Err(Error::Invalid(format!(
-                    "LFE gain {:?} is not a finite level",
-                    options.lfe
+                    "the LFE level {db} dB gives a gain that is not a finite number"
                 )));
             }
             let m = &hrtf.measurements()[sel.index];

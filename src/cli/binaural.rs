@@ -83,8 +83,11 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
     if info.frames == Some(0) {
         bail!("{name}: the file holds no audio frames");
     }
-    if !a.lfe_db.is_finite() {
-        bail!("--lfe-db {}: expected a level in dB", a.lfe_db);
+    if !a.lfe_db.is_finite() || !(-120.0..=24.0).contains(&a.lfe_db) {
+        bail!(
+            "--lfe-db {}: expected a level between -120 and +24 dB (default +10)",
+            a.lfe_db
+        );
     }
     let hrtf = match &a.hrtf {
         Some(p) => Hrtf::from_sofa(p, info.sample_rate)?,

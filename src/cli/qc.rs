@@ -157,6 +157,15 @@ pub fn run(a: QcArgs) -> Result<i32> {
         plot::check_plot_dir(dir)?;
     }
     let spec = a.spec.as_deref().map(Spec::resolve).transpose()?;
+    let headphones =
+        |n: &String| n.eq_ignore_ascii_case("binaural") || n.eq_ignore_ascii_case("headphones");
+    if a.hrtf.is_some()
+        && a.systems
+            .as_ref()
+            .is_some_and(|names| !names.iter().any(headphones))
+    {
+        bail!("--hrtf applies to the binaural system; add binaural to --systems (or leave --systems out)");
+    }
     let mut src = open_input(&a)?;
     let info = src.info().clone();
     let (layout_name, systems) = if info.channels == 1 && a.layout.is_none() {
