@@ -570,8 +570,10 @@ fn segment_count(
     n: usize,
 ) -> usize {
     let most = n.div_ceil(CONTROL).max(1);
-    let inside = |t: f64| t > t0 && t <= t1;
-    if keys.iter().any(|k| inside(k.time)) || gains.iter().any(|k| inside(k.time)) {
+    // Keyframes are sorted by time: binary searches keep this O(log n) per block.
+    let key_inside = key_between(keys, |k| k.time, t0, t1);
+    let gain_inside = key_between(gains, |k| k.time, t0, t1);
+    if key_inside || gain_inside {
         return most;
     }
     let turn = crate::geometry::angle_between(
@@ -582,6 +584,12 @@ fn segment_count(
     let fade = (scene::gain_db_at(gains, t1) - scene::gain_db_at(gains, t0)).abs();
     let need = (turn / MAX_STEP_DEG).max(fade / MAX_STEP_DB).ceil() as usize;
     need.clamp(1, most)
+}
+
+/// True if a keyframe of the time-sorted `keys` lies in (t0, t1].
+fn key_between<K>(keys: &[K], time: impl Fn(&K) -> f64, t0: f64, t1: f64) -> bool {
+    let i = keys.partition_point(|k| time(k) <= t0);
+    i < keys.len() && time(&keys[i]) <= t1
 }
 
 /// Adds `src` times a gain ramping linearly from `g0` to `g1` over the slice into `dst`.
