@@ -670,7 +670,7 @@ pub fn render_to_files(
     out: &Path,
     format: crate::io::SampleFormat,
     stems: bool,
-    mut progress: impl FnMut(u64, u64),
+    mut progress: impl FnMut(u64, u64) + Send,
 ) -> Result<RenderSummary> {
     use crate::io::WavWriter;
     let mut r = Renderer::new(scene, layout, opts)?;
@@ -697,25 +697,30 @@ pub fn render_to_files(
         .map(|p| WavWriter::create(p, rate, ch, format, mask))
         .collect::<Result<Vec<_>>>()?;
     let total = r.remaining();
-    let mut done = 0;
-    let mut inter = vec![0f32; BLOCK * ch];
-    loop {
-        let n = r.next_block()?;
-        if n == 0 {
-            break;
-        }
-        for (w, planar) in writers.iter_mut().enumerate() {
-            let src = if w == 0 { r.mix() } else { r.stem(w - 1) };
-            for (c, chan) in src.iter().enumerate() {
-                for f in 0..n {
-                    inter[f * ch + c] = chan[f];
-                }
+    // The loop runs on a worker of the thread pool, so the calling thread sleeps instead of
+    // competing with the workers for the cores while they wait between blocks.
+    let done = rayon::scope(|_| -> Result<u64> {
+        let mut done = 0;
+        let mut inter = vec![0f32; BLOCK * ch];
+        loop {
+            let n = r.next_block()?;
+            if n == 0 {
+                break;
             }
-            planar.write(&inter[..n * ch])?;
+            for (w, planar) in writers.iter_mut().enumerate() {
+                let src = if w == 0 { r.mix() } else { r.stem(w - 1) };
+                for (c, chan) in src.iter().enumerate() {
+                    for f in 0..n {
+                        inter[f * ch + c] = chan[f];
+                    }
+                }
+                planar.write(&inter[..n * ch])?;
+            }
+            done += n as u64;
+            progress(done, total);
         }
-        done += n as u64;
-        progress(done, total);
-    }
+        Ok(done)
+    })?;
     let mut stats = Vec::new();
     for w in writers {
         stats.push(w.finalize(rate, mask)?);
@@ -804,7 +809,7 @@ pub fn render_binaural_to_file(
     hrtf: &crate::binaural::Hrtf,
     out: &Path,
     format: crate::io::SampleFormat,
-    mut progress: impl FnMut(u64, u64),
+    mut progress: impl FnMut(u64, u64) + Send,
 ) -> Result<RenderSummary> {
     use crate::binaural::BinauralRenderer;
     use crate::io::WavWriter;
@@ -825,25 +830,28 @@ pub fn render_binaural_to_file(
     let total = r.remaining();
     let (mut left, mut right) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
     let mut inter = vec![0f32; 2 * BLOCK];
-    let mut done = 0;
-    let mut skip = preroll as usize;
-    loop {
-        let n = r.next_block()?;
-        if n == 0 {
-            break;
+    let done = rayon::scope(|_| -> Result<u64> {
+        let mut done = 0;
+        let mut skip = preroll as usize;
+        loop {
+            let n = r.next_block()?;
+            if n == 0 {
+                break;
+            }
+            let planar: Vec<&[f32]> = r.mix().iter().map(|c| &c[..n]).collect();
+            phones.process_planar(&planar, &mut left[..n], &mut right[..n])?;
+            for f in 0..n {
+                inter[2 * f] = left[f];
+                inter[2 * f + 1] = right[f];
+            }
+            let from = skip.min(n);
+            skip -= from;
+            w.write(&inter[2 * from..2 * n])?;
+            done += n as u64;
+            progress(done, total);
         }
-        let planar: Vec<&[f32]> = r.mix().iter().map(|c| &c[..n]).collect();
-        phones.process_planar(&planar, &mut left[..n], &mut right[..n])?;
-        for f in 0..n {
-            inter[2 * f] = left[f];
-            inter[2 * f + 1] = right[f];
-        }
-        let from = skip.min(n);
-        skip -= from;
-        w.write(&inter[2 * from..2 * n])?;
-        done += n as u64;
-        progress(done, total);
-    }
+        Ok(done)
+    })?;
     let done = done - preroll;
     let stats = w.finalize(rate, 0x3)?;
     Ok(RenderSummary {
