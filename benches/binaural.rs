@@ -11,27 +11,23 @@
 //! `target/bench-data/`. Under `cargo test --all-targets` (no `--bench` flag) it only runs a
 //! 1-second smoke check.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use mixstage::binaural::{BinauralRenderer, Hrtf};
-use mixstage::io::{open_audio, SampleFormat, WavWriter};
+use mixstage::io::{open_audio, read_frames, SampleFormat, WavWriter};
 use mixstage::Layout;
 
 const RATE: u32 = 48000;
 const CHANNELS: usize = 12;
 const BLOCK: usize = 4096;
 
-fn data_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// Writes the 7.1.4 test mix of `seconds` (reused when already there).
 fn make_mix(seconds: usize) -> PathBuf {
-    let p = data_dir().join(format!("mix-714-{seconds}s.wav"));
+    let p = common::data_dir().join(format!("mix-714-{seconds}s.wav"));
     if !p.exists() {
         let mut w = WavWriter::create(&p, RATE, CHANNELS, SampleFormat::F32, 0).unwrap();
         let mut s: u64 = 0x2545_F491_4F6C_DD1D;
@@ -51,16 +47,6 @@ fn make_mix(seconds: usize) -> PathBuf {
     p
 }
 
-fn peak_memory_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Streams the mix in blocks; `render` is None for the floor (read and write only).
 fn run(mix: &Path, out: &Path, mut render: Option<BinauralRenderer>) {
     let mut src = open_audio(mix).unwrap();
@@ -68,15 +54,8 @@ fn run(mix: &Path, out: &Path, mut render: Option<BinauralRenderer>) {
     let mut input = vec![0f32; BLOCK * CHANNELS];
     let mut output = vec![0f32; BLOCK * 2];
     loop {
-        let mut filled = 0;
-        while filled < input.len() {
-            let n = src.read(&mut input[filled..]).unwrap();
-            if n == 0 {
-                break;
-            }
-            filled += n * CHANNELS;
-        }
-        let frames = filled / CHANNELS;
+        let frames = read_frames(src.as_mut(), &mut input).unwrap();
+        let filled = frames * CHANNELS;
         if frames == 0 {
             break;
         }
@@ -103,7 +82,7 @@ fn run(mix: &Path, out: &Path, mut render: Option<BinauralRenderer>) {
 
 fn child(mode: &str, seconds: usize) {
     let mix = make_mix(seconds);
-    let out = data_dir().join(format!("out-binaural-{mode}.wav"));
+    let out = common::data_dir().join(format!("out-binaural-{mode}.wav"));
     let start = Instant::now();
     let renderer = (mode == "binaural").then(|| {
         let layout = Layout::resolve("7.1.4").unwrap();
@@ -113,17 +92,12 @@ fn child(mode: &str, seconds: usize) {
     run(&mix, &out, renderer);
     let wall = start.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(&out);
-    println!("{mode} {seconds} {wall:.3} {}", peak_memory_kb());
+    println!("{mode} {seconds} {wall:.3} {}", common::peak_memory_kb());
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let get = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let get = |name: &str| common::arg(&args, name);
     if let Some(mode) = get("--child") {
         child(&mode, get("--seconds").unwrap().parse().unwrap());
         return;

@@ -6,6 +6,8 @@
 //! seconds over wall seconds. For the 60 s CLI figure with peak memory see
 //! `tools/bench_convert.sh`.
 
+mod common;
+
 use mixstage::convert::{conversion_matrix, convert_file, ConvertOptions, LfeMode, Method};
 use mixstage::io::{write_all, SampleFormat};
 use mixstage::Layout;
@@ -16,25 +18,13 @@ fn main() {
 
 const RATE: usize = 48_000;
 
-fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.5
-        })
-        .collect()
-}
-
 fn bench_matrix(bencher: divan::Bencher, to: &str, method: Method) {
     let from = Layout::resolve("7.1.4").unwrap();
     let to = Layout::resolve(to).unwrap();
     let m = conversion_matrix(&from, &to, method, LfeMode::Keep).unwrap();
     let mixer = m.mixer();
     let block = 8192;
-    let input = noise(RATE * from.channels(), 7);
+    let input = common::noise(RATE * from.channels(), 7);
     let mut out = vec![0f32; block * to.channels()];
     bencher.bench_local(|| {
         for chunk in input.chunks(block * from.channels()) {
@@ -65,7 +55,7 @@ fn file_714_to_51_ten_seconds(bencher: divan::Bencher) {
     let output = dir.path().join("out.wav");
     let from = Layout::resolve("7.1.4").unwrap();
     let chans: Vec<Vec<f32>> = (0..from.channels())
-        .map(|c| noise(10 * RATE, c as u64 + 1))
+        .map(|c| common::noise(10 * RATE, c as u64 + 1))
         .collect();
     write_all(&input, RATE as u32, &chans, SampleFormat::F32, 0).unwrap();
     let to = Layout::resolve("5.1").unwrap();

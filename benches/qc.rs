@@ -6,6 +6,8 @@
 //! (7.1.4, 5.1, stereo, mono). The realtime factor is 1 s over the time per iteration. For
 //! the 60 s CLI figure with peak memory see `tools/bench_qc.sh`.
 
+mod common;
+
 use std::sync::Arc;
 
 use mixstage::qc::loudness::LoudnessMeter;
@@ -21,21 +23,9 @@ fn main() {
 const RATE: usize = 48_000;
 const BLOCK: usize = 8192;
 
-fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.5
-        })
-        .collect()
-}
-
 #[divan::bench]
 fn loudness_714_one_second(bencher: divan::Bencher) {
-    let input = noise(RATE * 12, 3);
+    let input = common::noise(RATE * 12, 3);
     bencher.bench_local(|| {
         let mut m = LoudnessMeter::new(RATE as u32, vec![1.0; 12], None);
         for c in input.chunks(BLOCK * 12) {
@@ -47,7 +37,7 @@ fn loudness_714_one_second(bencher: divan::Bencher) {
 
 #[divan::bench]
 fn true_peak_714_one_second_rising(bencher: divan::Bencher) {
-    let x: Vec<f32> = noise(RATE, 4)
+    let x: Vec<f32> = common::noise(RATE, 4)
         .iter()
         .enumerate()
         .map(|(k, v)| v * k as f32 / RATE as f32)
@@ -69,7 +59,7 @@ fn true_peak_714_one_second_rising(bencher: divan::Bencher) {
 #[divan::bench]
 fn analysis_714_default_systems_one_second(bencher: divan::Bencher) {
     let layout = Layout::resolve("7.1.4").unwrap();
-    let input = noise(RATE * 12, 5);
+    let input = common::noise(RATE * 12, 5);
     bencher.bench_local(|| {
         let systems =
             systems_by_name(&layout, &default_system_names(&layout), 48000, None).unwrap();

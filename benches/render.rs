@@ -10,6 +10,8 @@
 //! (16-bit mono WAV, pink noise) are generated once under `target/bench-data/`. Under
 //! `cargo test --all-targets` (no `--bench` flag) it only runs a 2-object, 1-second smoke check.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -21,12 +23,6 @@ use mixstage::source::GeneratorState;
 use mixstage::Layout;
 
 const RATE: u32 = 48000;
-
-fn data_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// Writes `objects` pink-noise sources of `seconds` (reused when already there).
 fn make_sources(dir: &Path, objects: usize, seconds: usize) -> Vec<PathBuf> {
@@ -75,16 +71,6 @@ fn scene_text(sources: &[PathBuf], seconds: usize) -> String {
     s
 }
 
-fn peak_memory_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// The floor: read every source block by block and write a 12-channel output of the same size.
 fn floor(sources: &[PathBuf], seconds: usize, out: &Path) {
     let mut readers: Vec<_> = sources.iter().map(|p| open_audio(p).unwrap()).collect();
@@ -106,7 +92,7 @@ fn floor(sources: &[PathBuf], seconds: usize, out: &Path) {
 }
 
 fn child(mode: &str, objects: usize, seconds: usize) {
-    let dir = data_dir();
+    let dir = common::data_dir();
     let sources = make_sources(&dir, objects, seconds);
     let out = dir.join(format!("out-{mode}.wav"));
     let start = Instant::now();
@@ -130,17 +116,15 @@ fn child(mode: &str, objects: usize, seconds: usize) {
     }
     let wall = start.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(&out);
-    println!("{mode} {objects} {seconds} {wall:.3} {}", peak_memory_kb());
+    println!(
+        "{mode} {objects} {seconds} {wall:.3} {}",
+        common::peak_memory_kb()
+    );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let get = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let get = |name: &str| common::arg(&args, name);
     if let Some(mode) = get("--child") {
         let n = get("--objects").unwrap().parse().unwrap();
         let s = get("--seconds").unwrap().parse().unwrap();
@@ -169,7 +153,7 @@ fn main() {
         let mut res = Vec::new();
         for mode in ["floor", "render"] {
             // Generate the sources first so that writing them is not timed.
-            make_sources(&data_dir(), n, seconds);
+            make_sources(&common::data_dir(), n, seconds);
             let o = Command::new(std::env::current_exe().unwrap())
                 .args([
                     "--child",

@@ -349,6 +349,21 @@ impl AudioSource for WavReader {
     }
 }
 
+/// Reads from `src` until `buf` (interleaved) is full or the stream ends; returns the frames
+/// read. Fewer than `buf.len() / channels` frames means the stream has ended.
+pub fn read_frames(src: &mut dyn AudioSource, buf: &mut [f32]) -> Result<usize> {
+    let ch = src.info().channels;
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = src.read(&mut buf[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n * ch;
+    }
+    Ok(filled / ch)
+}
+
 /// Opens an audio file of any supported format as a block source: WAV/RF64/BW64 natively,
 /// everything else (FLAC, Ogg Vorbis, MP3, AAC, ...) through symphonia.
 pub fn open_audio(path: &Path) -> Result<Box<dyn AudioSource>> {

@@ -177,14 +177,12 @@ impl FileSource {
         let n = out.first().map(|o| o.len()).unwrap_or(0);
         let ch = self.channels;
         self.interleaved.resize(n * ch, 0.0);
-        let mut got = 0;
-        while got < n && !self.ended {
-            let r = self.reader.read(&mut self.interleaved[got * ch..n * ch])?;
-            if r == 0 {
-                self.ended = true;
-            }
-            got += r;
-        }
+        let got = if self.ended {
+            0
+        } else {
+            crate::io::read_frames(self.reader.as_mut(), &mut self.interleaved[..n * ch])?
+        };
+        self.ended |= got < n;
         if let Some(i) = self.interleaved[..got * ch]
             .iter()
             .position(|x| !x.is_finite())

@@ -387,14 +387,7 @@ pub fn loudness_match_gain_db(
     let mut input = vec![0f32; block * ch];
     let mut output = vec![0f32; block * 2];
     loop {
-        let mut filled = 0;
-        while filled < input.len() {
-            let n = src.read(&mut input[filled..])?;
-            if n == 0 {
-                break;
-            }
-            filled += n * ch;
-        }
+        let filled = crate::io::read_frames(src, &mut input)? * ch;
         if filled == 0 {
             break;
         }

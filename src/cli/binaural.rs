@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use mixstage::binaural::{BinauralOptions, BinauralRenderer, Hrtf, Lfe, LFE_GAIN_DB};
-use mixstage::io::{open_audio, AudioSource, SampleFormat, WavWriter};
+use mixstage::io::{open_audio, read_frames, SampleFormat, WavWriter};
 use mixstage::Layout;
 
 /// WAVE channel mask of the output: front left + front right.
@@ -136,7 +136,7 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
     let mut done: u64 = 0;
     loop {
         let frames =
-            fill_block(src.as_mut(), &mut input).with_context(|| format!("reading {name}"))?;
+            read_frames(src.as_mut(), &mut input).with_context(|| format!("reading {name}"))?;
         if frames == 0 {
             break;
         }
@@ -183,20 +183,6 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
         );
     }
     Ok(0)
-}
-
-/// Reads until `buf` is full or the stream ends; returns the frames read.
-fn fill_block(src: &mut dyn AudioSource, buf: &mut [f32]) -> mixstage::Result<usize> {
-    let ch = src.info().channels;
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = src.read(&mut buf[filled..])?;
-        if n == 0 {
-            break;
-        }
-        filled += n * ch;
-    }
-    Ok(filled / ch)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
