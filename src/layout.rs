@@ -76,15 +76,20 @@ const BUILTIN_SOURCES: &[(&str, &str)] = &[
 const MIN_SEPARATION_DEG: f64 = 0.01;
 
 impl Layout {
-    /// All built-in layouts, in the order of the layout table.
+    /// All built-in layouts, in the order of the layout table (parsed once per process).
     pub fn builtin() -> Vec<Layout> {
-        BUILTIN_SOURCES
-            .iter()
-            .map(|(file, text)| {
-                Layout::parse(text, &format!("built-in layouts/{file}"))
-                    .expect("built-in layout files are valid (checked by tests)")
+        static PARSED: std::sync::OnceLock<Vec<Layout>> = std::sync::OnceLock::new();
+        PARSED
+            .get_or_init(|| {
+                BUILTIN_SOURCES
+                    .iter()
+                    .map(|(file, text)| {
+                        Layout::parse(text, &format!("built-in layouts/{file}"))
+                            .expect("built-in layout files are valid (checked by tests)")
+                    })
+                    .collect()
             })
-            .collect()
+            .clone()
     }
 
     /// The names of the built-in layouts.
