@@ -332,13 +332,8 @@ impl Scene {
             }
             for (k, key) in ob.position.iter().enumerate() {
                 let kat = format!("{at}.position[{k}]");
-                validate_time(
-                    key.time,
-                    k,
-                    ob.position.get(k.wrapping_sub(1)).map(|p| p.time),
-                    &kat,
-                )
-                .map_err(|m| bad(kat.clone(), m))?;
+                validate_time(key.time, ob.position.get(k.wrapping_sub(1)).map(|p| p.time))
+                    .map_err(|m| bad(kat.clone(), m))?;
                 let polar = key.az.is_some() || key.el.is_some() || key.distance.is_some();
                 let cart = key.x.is_some() || key.y.is_some() || key.z.is_some();
                 if cart && key.long_way {
@@ -524,18 +519,14 @@ fn finite(v: f64, err: impl FnOnce() -> Error) -> Result<()> {
     }
 }
 
-fn validate_time(
-    t: f64,
-    k: usize,
-    prev: Option<f64>,
-    _at: &str,
-) -> std::result::Result<(), String> {
+/// A keyframe time: finite, non-negative, and not before the previous keyframe's `prev`.
+fn validate_time(t: f64, prev: Option<f64>) -> std::result::Result<(), String> {
     if !t.is_finite() || t < 0.0 {
         return Err(format!(
             "time {t} must be a finite, non-negative number of seconds"
         ));
     }
-    if let (true, Some(p)) = (k > 0, prev) {
+    if let Some(p) = prev {
         if t < p {
             return Err(format!("keyframes out of order: time {t} comes after time {p}; keyframes must be sorted by time"));
         }
@@ -546,7 +537,7 @@ fn validate_time(
 fn validate_gain_keys(keys: &[GainKey], at: &str) -> std::result::Result<(), (String, String)> {
     for (k, g) in keys.iter().enumerate() {
         let kat = format!("{at}.gain[{k}]");
-        validate_time(g.time, k, keys.get(k.wrapping_sub(1)).map(|p| p.time), &kat)
+        validate_time(g.time, keys.get(k.wrapping_sub(1)).map(|p| p.time))
             .map_err(|m| (kat.clone(), m))?;
         if !g.db.is_finite() || g.db > MAX_GAIN_DB {
             return Err((format!("{kat}.db"), format!("{}: {GAIN_RULE}", g.db)));
