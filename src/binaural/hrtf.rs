@@ -98,6 +98,14 @@ pub struct Hrtf {
 }
 
 impl Hrtf {
+    /// The SOFA file at `path` when given, else the built-in set, for a mix at `sample_rate`.
+    pub fn load(path: Option<&Path>, sample_rate: u32) -> Result<Hrtf> {
+        match path {
+            Some(p) => Hrtf::from_sofa(p, sample_rate),
+            None => Hrtf::builtin(sample_rate),
+        }
+    }
+
     /// The built-in MIT KEMAR set for a mix at `sample_rate` (responses resampled from 44.1 kHz
     /// when taken), diffuse-field equalised.
     pub fn builtin(sample_rate: u32) -> Result<Hrtf> {

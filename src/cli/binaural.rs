@@ -89,11 +89,7 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
             a.lfe_db
         );
     }
-    let hrtf = match &a.hrtf {
-        Some(p) => Hrtf::from_sofa(p, info.sample_rate)?,
-        None => Hrtf::builtin(info.sample_rate)?,
-    }
-    .with_diffuse_field_eq(!a.raw_hrtf);
+    let hrtf = Hrtf::load(a.hrtf.as_deref(), info.sample_rate)?.with_diffuse_field_eq(!a.raw_hrtf);
     let options = BinauralOptions {
         lfe: if a.no_lfe {
             Lfe::Off

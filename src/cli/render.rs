@@ -91,10 +91,7 @@ pub fn run(a: RenderArgs) -> Result<i32> {
         pb.set_position(done);
     };
     let summary = if a.binaural {
-        let hrtf = match &a.hrtf {
-            Some(p) => Hrtf::from_sofa(p, scene.sample_rate)?,
-            None => Hrtf::builtin(scene.sample_rate)?,
-        };
+        let hrtf = Hrtf::load(a.hrtf.as_deref(), scene.sample_rate)?;
         render_binaural_to_file(&scene, &opts, &hrtf, &a.output, a.format, tick)?
     } else {
         render_to_files(&scene, &layout, &opts, &a.output, a.format, a.stems, tick)?

@@ -308,10 +308,7 @@ impl System {
     /// Headphones: the mix in `own` rendered binaurally with `hrtf` (the built-in KEMAR set
     /// when `None`), measured as a two-channel signal with BS.1770 weights 1 and 1.
     pub fn headphones(own: &Layout, sample_rate: u32, hrtf: Option<&Path>) -> Result<System> {
-        let hrtf = match hrtf {
-            Some(p) => Hrtf::from_sofa(p, sample_rate)?,
-            None => Hrtf::builtin(sample_rate)?,
-        };
+        let hrtf = Hrtf::load(hrtf, sample_rate)?;
         Ok(System {
             name: "binaural".into(),
             kind: SystemKind::Headphones,
