@@ -465,6 +465,7 @@ fn mono_speaker() -> Speaker {
         azimuth: 0.0,
         elevation: 0.0,
         lfe: false,
+        allocentric: None,
     }
 }
 
@@ -1217,6 +1218,7 @@ mod tests {
             azimuth: az,
             elevation: 0.0,
             lfe: false,
+            allocentric: None,
         };
         let film = [
             sp("L", &[], 30.0),

@@ -140,12 +140,22 @@ impl WavReader {
             let size32 = u32::from_le_bytes([ch[4], ch[5], ch[6], ch[7]]);
             match &id {
                 b"ds64" => {
+                    // Checked against the file's length before allocating (a hostile size).
+                    if size32 < 24 || pos + size32 as u64 > file_len {
+                        return Err(bad("malformed RF64: 'ds64' chunk too short".into()));
+                    }
                     let mut b = vec![0u8; size32 as usize];
-                    if size32 < 24 || read_exact(&mut reader, &mut b).is_err() {
+                    if read_exact(&mut reader, &mut b).is_err() {
                         return Err(bad("malformed RF64: 'ds64' chunk too short".into()));
                     }
                     ds64_data = Some(u64::from_le_bytes(b[8..16].try_into().unwrap()));
                     pos += size32 as u64;
+                    if size32 & 1 == 1 {
+                        reader
+                            .seek(SeekFrom::Current(1))
+                            .map_err(|e| Error::io(path, e))?;
+                        pos += 1;
+                    }
                 }
                 b"fmt " => {
                     if !(16..=1024).contains(&size32) {
@@ -157,6 +167,13 @@ impl WavReader {
                     read_exact(&mut reader, &mut b)
                         .map_err(|_| bad("truncated WAV inside the 'fmt ' chunk".into()))?;
                     pos += size32 as u64;
+                    if size32 & 1 == 1 {
+                        // Odd-size padding, as every other chunk.
+                        reader
+                            .seek(SeekFrom::Current(1))
+                            .map_err(|e| Error::io(path, e))?;
+                        pos += 1;
+                    }
                     fmt = Some(parse_fmt(&b).map_err(bad)?);
                 }
                 b"data" => {

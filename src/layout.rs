@@ -1,7 +1,8 @@
 //! Speaker layouts: data, not code.
 //!
 //! Each layout is a RON file in `layouts/` (name, aliases, and for every speaker
-//! its BS.2051 label, film aliases, azimuth, elevation and LFE flag). The
+//! its BS.2051 label, film aliases, azimuth, elevation, LFE flag and, optionally, its
+//! BS.2127 allocentric position for Cartesian objects). The
 //! built-in set is embedded into the binary from those files; a user may pass
 //! the path of a file of their own. Channel order is the order of the file.
 
@@ -28,6 +29,56 @@ pub struct Speaker {
     /// True for a low-frequency effects channel: it never receives panned signal.
     #[serde(default)]
     pub lfe: bool,
+    /// Allocentric position `(x, y, z)` in the ITU-R BS.2127 room cube `[-1, 1]^3` (x right,
+    /// y front, z up; 0 is the room's centre, a speaker on a wall has one coordinate at ±1).
+    /// Used only for Cartesian (`cartesian="1"`) ADM objects, which BS.2127 pans over these
+    /// positions rather than over the directions; `None` when the layout does not give one.
+    /// Written `allocentric: (-1.0, 1.0, 0.0)` in a layout file.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_allocentric"
+    )]
+    pub allocentric: Option<[f64; 3]>,
+}
+
+/// Reads an allocentric position written as a plain triple `(x, y, z)` (or `Some((x, y, z))`).
+fn deserialize_allocentric<'de, D>(d: D) -> std::result::Result<Option<[f64; 3]>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct Triple;
+    impl<'de> serde::de::Visitor<'de> for Triple {
+        type Value = Option<[f64; 3]>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an allocentric position (x, y, z)")
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(
+            self,
+            d: D,
+        ) -> std::result::Result<Self::Value, D::Error> {
+            <[f64; 3]>::deserialize(d).map(Some)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut v = [0.0; 3];
+            for (i, c) in v.iter_mut().enumerate() {
+                *c = seq
+                    .next_element()?
+                    .ok_or_else(|| serde::de::Error::invalid_length(i, &self))?;
+            }
+            if seq.next_element::<f64>()?.is_some() {
+                return Err(serde::de::Error::invalid_length(4, &self));
+            }
+            Ok(Some(v))
+        }
+    }
+    d.deserialize_any(Triple)
 }
 
 impl Speaker {
@@ -175,6 +226,16 @@ impl Layout {
                     s.elevation
                 )));
             }
+            if let Some(p) = s.allocentric {
+                if p.iter()
+                    .any(|c| !c.is_finite() || !(-1.0..=1.0).contains(c))
+                {
+                    return Err(bad(format!(
+                        "{at}: allocentric position ({}, {}, {}) must be three finite numbers in [-1, 1] (x right, y front, z up)",
+                        p[0], p[1], p[2]
+                    )));
+                }
+            }
             for n in std::iter::once(&s.label).chain(s.aliases.iter()) {
                 if let Some((_, j)) = names.iter().find(|(m, _)| m.eq_ignore_ascii_case(n)) {
                     return Err(bad(format!(
@@ -200,6 +261,20 @@ impl Layout {
         }
         for (a, (i, s)) in main.iter().enumerate() {
             for (j, t) in main.iter().skip(a + 1) {
+                if let (Some(p), Some(q)) = (s.allocentric, t.allocentric) {
+                    if p == q {
+                        return Err(bad(format!(
+                            "speakers {} ('{}') and {} ('{}') have the same allocentric position ({}, {}, {}); each non-LFE speaker needs its own",
+                            i + 1,
+                            s.label,
+                            j + 1,
+                            t.label,
+                            p[0],
+                            p[1],
+                            p[2]
+                        )));
+                    }
+                }
                 let d = geometry::angle_between(&s.direction(), &t.direction()).to_degrees();
                 if d < MIN_SEPARATION_DEG {
                     return Err(bad(format!(
@@ -373,6 +448,41 @@ mod tests {
         assert!(e.contains("same direction"), "{e}");
         let e = err("Layout(name: \"x\", speakers: [(label: \"A\", azimuth: 30.0, elevation: 0.0, gain: 1.0)])");
         assert!(e.contains("gain"), "{e}");
+    }
+
+    #[test]
+    fn allocentric_positions_parse_and_are_checked() {
+        let two = |a: &str, b: &str| {
+            format!(
+                "Layout(name: \"x\", speakers: [(label: \"A\", azimuth: 30.0, elevation: 0.0{a}), (label: \"B\", azimuth: -30.0, elevation: 0.0{b})])"
+            )
+        };
+        let l = Layout::parse(
+            &two(
+                ", allocentric: (-1.0, 1.0, 0.0)",
+                ", allocentric: Some((1.0, 1.0, 0.0))",
+            ),
+            "room.ron",
+        )
+        .unwrap();
+        assert_eq!(l.speakers[0].allocentric, Some([-1.0, 1.0, 0.0]));
+        assert_eq!(l.speakers[1].allocentric, Some([1.0, 1.0, 0.0]));
+        let l = Layout::parse(&two("", ", allocentric: None"), "room.ron").unwrap();
+        assert!(l.speakers.iter().all(|s| s.allocentric.is_none()));
+        let e = err(&two(", allocentric: (-1.5, 1.0, 0.0)", ""));
+        assert!(
+            e.contains("speaker 1 ('A')") && e.contains("allocentric") && e.contains("[-1, 1]"),
+            "{e}"
+        );
+        let e = err(&two(
+            ", allocentric: (0.0, 1.0, 0.0)",
+            ", allocentric: (0.0, 1.0, 0.0)",
+        ));
+        assert!(e.contains("same allocentric position"), "{e}");
+        let e = err(&two(", allocentric: (0.0, 1.0)", ""));
+        assert!(e.contains("allocentric position (x, y, z)"), "{e}");
+        // Built-in LFE positions may coincide with a speaker's (22.2: LFE1 and B+045).
+        assert!(Layout::resolve("22.2").is_ok());
     }
 
     #[test]

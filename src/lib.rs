@@ -8,6 +8,7 @@
 //! Conventions (see `README.md`): ADM / BS.2051 polar coordinates, azimuth
 //! positive to the left, elevation positive up, distance 1 at the speakers.
 
+pub mod adm;
 pub mod binaural;
 pub mod convert;
 pub mod decode;
@@ -22,6 +23,7 @@ pub mod qc;
 pub mod render;
 pub mod scene;
 pub mod source;
+pub mod time;
 
 pub use error::{Error, Result};
 pub use layout::{Layout, Speaker};

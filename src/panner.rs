@@ -25,6 +25,17 @@
 //! corners are folded onto real speakers; the result is scaled to unit power (sum of
 //! squares 1). Inside a facet of real speakers the gains are plain VBAP: the vector
 //! sum of gain times speaker direction points at the source. LFE channels get 0.
+//!
+//! BS.2127's further steps for ADM objects live in submodules, one per algorithm:
+//! [`allocentric`] (the panner for Cartesian objects), [`conversion`] (BS.2127's polar <->
+//! Cartesian point mapping) and [`gain_calc`] (point-source gains per layout, including
+//! BS.2127's own 0+2+0 rule).
+
+pub mod allocentric;
+pub mod conversion;
+pub mod gain_calc;
+
+pub mod direct_speakers;
 
 use crate::error::{Error, Result};
 use crate::geometry::{self, Vec3};

@@ -22,6 +22,55 @@ use crate::panner::Panner;
 use crate::scene::{self, db_to_gain, group_name, Scene, Source};
 use crate::source::{FileSource, GeneratorState};
 
+mod timeline;
+pub use timeline::BlockGains;
+use timeline::TimelineState;
+
+/// The master file an ADM scene's items read their tracks from: read once per block, its
+/// used tracks de-interleaved for the items to copy.
+struct Master {
+    src: Box<dyn crate::io::AudioSource>,
+    path: std::path::PathBuf,
+    /// The file's tracks that items read, in slot order.
+    tracks: Vec<usize>,
+    interleaved: Vec<f32>,
+    /// One buffer per slot.
+    planar: Vec<Vec<f32>>,
+}
+
+impl Master {
+    fn read(&mut self, n: usize) -> Result<()> {
+        let ch = self.src.info().channels;
+        self.interleaved.resize(n * ch, 0.0);
+        let got = crate::io::read_frames(self.src.as_mut(), &mut self.interleaved[..n * ch])?;
+        if got < n {
+            self.interleaved[got * ch..]
+                .iter_mut()
+                .for_each(|x| *x = 0.0);
+        }
+        let inter = &self.interleaved;
+        let path = &self.path;
+        self.planar
+            .par_iter_mut()
+            .zip(self.tracks.par_iter())
+            .try_for_each(|(p, &t)| -> Result<()> {
+                p.resize(n, 0.0);
+                for (f, v) in p.iter_mut().enumerate() {
+                    let x = inter[f * ch + t];
+                    if !x.is_finite() {
+                        return Err(Error::Invalid(format!(
+                            "{}: a non-finite sample in track {} at frame {f} of the block",
+                            path.display(),
+                            t + 1
+                        )));
+                    }
+                    *v = x;
+                }
+                Ok(())
+            })
+    }
+}
+
 /// Frames per processing block (about 85 ms at 48 kHz).
 pub const BLOCK: usize = 4096;
 
@@ -64,14 +113,24 @@ impl GroupFilter {
 }
 
 enum Signal {
-    File { file: FileSource, pick: Vec<usize> },
+    File {
+        file: FileSource,
+        pick: Vec<usize>,
+    },
     Generators(Vec<GeneratorState>),
+    /// A track of the scene's master file, by its slot in [`Master::planar`].
+    Track(usize),
 }
 
 impl Signal {
-    fn fill(&mut self, out: &mut [Vec<f32>]) -> Result<()> {
+    fn fill(&mut self, out: &mut [Vec<f32>], shared: &[Vec<f32>]) -> Result<()> {
         match self {
             Signal::File { file, pick } => file.fill(pick, out),
+            Signal::Track(slot) => {
+                let n = out[0].len();
+                out[0].copy_from_slice(&shared[*slot][..n]);
+                Ok(())
+            }
             Signal::Generators(g) => {
                 for (g, o) in g.iter_mut().zip(out.iter_mut()) {
                     g.fill(o);
@@ -89,6 +148,8 @@ enum Kind {
         lfe: Option<(f64, Chain)>,
         lfe_buf: Vec<f32>,
     },
+    /// An item of an ADM master: BS.2127 metadata blocks, gains per block.
+    Timeline(Box<TimelineState>),
     Bed {
         /// gains[out][in] from the bed's layout to the output layout.
         matrix: Vec<Vec<f64>>,
@@ -119,11 +180,11 @@ struct Member {
 impl Member {
     /// Reads the next `n` frames of the source, applies the EQ and, for an object with an
     /// LFE send, low-passes the send.
-    fn advance(&mut self, signal: &mut Signal, n: usize) -> Result<()> {
+    fn advance(&mut self, signal: &mut Signal, n: usize, shared: &[Vec<f32>]) -> Result<()> {
         for b in self.buf.iter_mut() {
             b.resize(n, 0.0);
         }
-        signal.fill(&mut self.buf)?;
+        signal.fill(&mut self.buf, shared)?;
         for (b, eq) in self.buf.iter_mut().zip(self.eq.iter_mut()) {
             eq.process(b);
         }
@@ -157,6 +218,10 @@ pub struct Renderer {
     mix: Vec<Vec<f32>>,
     /// 0, 1, 2, ... as f32: the per-sample ramp used to interpolate gains.
     ramp: Vec<f32>,
+    /// The shared master file of an ADM scene.
+    master: Option<Master>,
+    /// BS.2127 gain calculators, when the scene has timelines.
+    block_gains: Option<BlockGains>,
 }
 
 /// What to render.
@@ -168,6 +233,10 @@ pub struct RenderOptions {
     pub end: Option<f64>,
     /// Which groups (stems) to include.
     pub groups: GroupFilter,
+    /// Render Cartesian ADM objects through BS.2127's Cartesian-to-polar conversion and
+    /// the point-source panner, instead of the allocentric panner (for layouts without
+    /// allocentric positions, such as the binaural virtual layout).
+    pub cartesian_as_polar: bool,
 }
 
 impl Renderer {
@@ -197,6 +266,27 @@ impl Renderer {
         let mut signals = Vec::new();
         let mut longest: u64 = 0;
         let mut any_file = false;
+        let mut block_gains: Option<BlockGains> = None;
+        let mut master = match &scene.master {
+            Some(p) => {
+                let src = crate::io::open_audio(p)?;
+                if src.info().sample_rate != rate {
+                    return Err(Error::Invalid(format!(
+                        "{}: {} Hz, but the scene renders at {rate} Hz",
+                        p.display(),
+                        src.info().sample_rate
+                    )));
+                }
+                Some(Master {
+                    src,
+                    path: p.clone(),
+                    tracks: Vec::new(),
+                    interleaved: Vec::new(),
+                    planar: Vec::new(),
+                })
+            }
+            None => None,
+        };
         for (i, ob) in scene.objects.iter().enumerate() {
             let g = group_name(&ob.group);
             let at = format!("{}: object {} ('{}')", scene.origin, i + 1, ob.name);
@@ -234,7 +324,68 @@ impl Renderer {
                 Source::Generator(gen) => {
                     Signal::Generators(vec![GeneratorState::new(gen, rate, i as u64)])
                 }
+                Source::Track { index } => {
+                    let m = master.as_mut().ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "{at}: a track source needs the scene's master file"
+                        ))
+                    })?;
+                    let ch = m.src.info().channels;
+                    if *index >= ch {
+                        return Err(Error::Invalid(format!(
+                            "{at}: track {} does not exist in {} ({ch} channels)",
+                            index + 1,
+                            m.path.display()
+                        )));
+                    }
+                    any_file = true;
+                    longest = longest.max(m.src.info().frames.unwrap_or(0));
+                    let slot = match m.tracks.iter().position(|t| t == index) {
+                        Some(s) => s,
+                        None => {
+                            m.tracks.push(*index);
+                            m.planar.push(vec![0.0; BLOCK]);
+                            m.tracks.len() - 1
+                        }
+                    };
+                    Signal::Track(slot)
+                }
             };
+            if let Some(tl) = &ob.timeline {
+                if block_gains.is_none() {
+                    block_gains = Some(BlockGains::new(layout, opts.cartesian_as_polar)?);
+                }
+                let bg = block_gains.as_ref().expect("just made");
+                if !bg.takes_cartesian()
+                    && tl
+                        .blocks
+                        .iter()
+                        .any(|b| matches!(b.target, scene::BlockTarget::Cartesian { .. }))
+                {
+                    return Err(Error::Invalid(format!(
+                        "{at}: a Cartesian (cartesian=\"1\") object needs allocentric speaker positions, which layout '{}' does not give; add `allocentric` positions to its speakers or choose a built-in layout",
+                        layout.name
+                    )));
+                }
+                signals.push(signal);
+                members.push(Member {
+                    group: groups.iter().position(|x| x == g).expect("admitted group"),
+                    buf: vec![vec![0.0; BLOCK]],
+                    eq: vec![Chain::new(&[], rate)],
+                    static_gain: db_to_gain(scene.master_gain_db),
+                    gain_keys: Vec::new(),
+                    kind: Kind::Timeline(Box::new(TimelineState::new(
+                        tl.blocks.clone(),
+                        rate,
+                        at.clone(),
+                    ))),
+                    points: Vec::new(),
+                    bounds: Vec::new(),
+                    active: vec![false; channels],
+                    carried: None,
+                });
+                continue;
+            }
             let lfe = match ob.lfe_send_db {
                 Some(db) if !lfe_channels.is_empty() => {
                     let share = 1.0 / (lfe_channels.len() as f64).sqrt();
@@ -290,6 +441,11 @@ impl Renderer {
                         file,
                         pick: (0..n_in).collect(),
                     }
+                }
+                Source::Track { .. } => {
+                    return Err(Error::Invalid(format!(
+                        "{at}: a bed cannot read a master track"
+                    )))
                 }
                 Source::Generator(gen) => Signal::Generators(
                     bed_layout
@@ -365,6 +521,8 @@ impl Renderer {
             sample_rate: rate,
             pos: 0,
             end,
+            master,
+            block_gains,
         };
         r.skip_to(start)?;
         Ok(r)
@@ -375,10 +533,14 @@ impl Renderer {
     fn skip_to(&mut self, frame: u64) -> Result<()> {
         while self.pos < frame {
             let n = ((frame - self.pos) as usize).min(BLOCK);
+            if let Some(m) = self.master.as_mut() {
+                m.read(n)?;
+            }
+            let shared: &[Vec<f32>] = self.master.as_ref().map(|m| &m.planar[..]).unwrap_or(&[]);
             self.members
                 .par_iter_mut()
                 .zip(self.signals.par_iter_mut())
-                .try_for_each(|(m, sig)| m.advance(sig, n))?;
+                .try_for_each(|(m, sig)| m.advance(sig, n, shared))?;
             self.pos += n as u64;
         }
         Ok(())
@@ -417,14 +579,39 @@ impl Renderer {
         let t1 = (pos + n as u64) as f64 / rate;
         let panner = &self.panner;
         let lfe_channels = self.layout.lfe_channels();
+        if let Some(m) = self.master.as_mut() {
+            m.read(n)?;
+        }
+        let shared: &[Vec<f32>] = self.master.as_ref().map(|m| &m.planar[..]).unwrap_or(&[]);
+        let block_gains = self.block_gains.as_ref();
         self.members
             .par_iter_mut()
             .zip(self.signals.par_iter_mut())
             .try_for_each(|(m, sig)| -> Result<()> {
-                m.advance(sig, n)?;
+                m.advance(sig, n, shared)?;
                 let amp_at =
                     |t: f64| m.static_gain * db_to_gain(scene::gain_db_at(&m.gain_keys, t));
                 match &mut m.kind {
+                    Kind::Timeline(tl) => {
+                        let chans = m.active.len();
+                        let bg = block_gains.expect("timelines have gain calculators");
+                        // bounds holds the pieces' (lo, hi) pairs, points their gain rows.
+                        let mut pieces = Vec::new();
+                        tl.pieces(bg, pos, n, chans, &mut pieces, &mut m.points)?;
+                        m.bounds.clear();
+                        for &(lo, hi) in &pieces {
+                            m.bounds.push(lo);
+                            m.bounds.push(hi);
+                        }
+                        let sg = m.static_gain;
+                        m.points.iter_mut().for_each(|g| *g *= sg);
+                        m.active.iter_mut().for_each(|a| *a = false);
+                        for row in m.points.chunks(chans) {
+                            for (a, &g) in m.active.iter_mut().zip(row) {
+                                *a |= g != 0.0;
+                            }
+                        }
+                    }
                     Kind::Object { keys, lfe, .. } => {
                         let chans = m.active.len();
                         let (pan0, a0) = match m.carried.take() {
@@ -522,6 +709,21 @@ impl Renderer {
                             }
                             let (lo, hi) = (m.bounds[k], m.bounds[k + 1]);
                             mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
+                        }
+                    }
+                    Kind::Timeline(_) => {
+                        if !m.active[c] {
+                            continue;
+                        }
+                        let chans = m.active.len();
+                        for (k, lohi) in m.bounds.chunks(2).enumerate() {
+                            let g0 = m.points[2 * k * chans + c];
+                            let g1 = m.points[(2 * k + 1) * chans + c];
+                            if g0 == 0.0 && g1 == 0.0 {
+                                continue;
+                            }
+                            let (lo, hi) = (lohi[0], lohi[1]);
+                            mix_ramp(&mut dst[lo..hi], &m.buf[0][lo..hi], g0, g1, ramp_table);
                         }
                     }
                     Kind::Bed { out, .. } => {
@@ -772,6 +974,7 @@ pub fn binaural_virtual_layout() -> Layout {
                 azimuth: a,
                 elevation: el,
                 lfe: false,
+                allocentric: None,
             });
         }
     };
@@ -785,6 +988,7 @@ pub fn binaural_virtual_layout() -> Layout {
         azimuth: 0.0,
         elevation: 90.0,
         lfe: false,
+        allocentric: None,
     });
     speakers.push(Speaker {
         label: "LFE1".into(),
@@ -792,6 +996,7 @@ pub fn binaural_virtual_layout() -> Layout {
         azimuth: 45.0,
         elevation: -30.0,
         lfe: true,
+        allocentric: None,
     });
     Layout {
         name: "binaural-virtual".into(),
@@ -823,6 +1028,7 @@ pub fn render_binaural_to_file(
     let preroll = start.min(phones.tail_len() as u64);
     let shifted = RenderOptions {
         start: (start - preroll) as f64 / rate as f64,
+        cartesian_as_polar: true,
         ..opts.clone()
     };
     let mut r = Renderer::new(scene, &layout, &shifted)?;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::eq::Band;
 use crate::error::{Error, Result};
 use crate::geometry::{self, Vec3};
+use crate::time::Time;
 
 /// How a value moves from the previous keyframe to this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -94,6 +95,13 @@ pub enum Source {
     },
     /// A built-in generator.
     Generator(Generator),
+    /// Track `index` (0-based) of the scene's master file ([`Scene::master`]): how an ADM
+    /// master's objects and beds read their audio. Not written in RON scenes.
+    #[serde(skip)]
+    Track {
+        /// 0-based track (channel) of the master file.
+        index: usize,
+    },
 }
 
 /// A position keyframe: polar (`az`, `el`, `distance`) or Cartesian (`x`, `y`, `z`).
@@ -169,6 +177,60 @@ pub struct Object {
     /// EQ bands applied in order.
     #[serde(default)]
     pub eq: Vec<Band>,
+    /// BS.2127 metadata blocks (ADM input). When present they replace `position`, `gain`
+    /// and `gain_db` with BS.2127's per-block rules; RON scenes never set it.
+    #[serde(skip)]
+    pub timeline: Option<Timeline>,
+}
+
+/// Where one BS.2127 metadata block places its signal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockTarget {
+    /// An object at a polar direction (degrees, azimuth left-positive): the point-source panner.
+    Polar {
+        /// Azimuth, degrees.
+        azimuth: f64,
+        /// Elevation, degrees.
+        elevation: f64,
+    },
+    /// An object at an allocentric Cartesian position (`cartesian="1"`): the allocentric panner.
+    Cartesian {
+        /// x, to the right, -1 to 1.
+        x: f64,
+        /// y, to the front.
+        y: f64,
+        /// z, up.
+        z: f64,
+    },
+    /// A DirectSpeakers channel: BS.2127's DirectSpeakers rules.
+    Speaker(Box<crate::panner::direct_speakers::SpeakerChannel>),
+}
+
+/// One metadata block of a BS.2127 timeline (absolute times, seconds as exact fractions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaBlock {
+    /// Start of the block.
+    pub start: Time,
+    /// End of the block (None: to the end of the programme).
+    pub end: Option<Time>,
+    /// How long the gains take to move from the previous block's (objects): the block's
+    /// duration for `jumpPosition` 0, its `interpolationLength` (or 0) for 1. DirectSpeakers
+    /// blocks never interpolate (zero).
+    pub interpolation: Time,
+    /// Linear gain of the block, times the object's gains.
+    pub gain: f64,
+    /// Where the signal goes.
+    pub target: BlockTarget,
+}
+
+/// A BS.2127 timeline: metadata blocks in time order, non-overlapping. Gains are computed
+/// once per block; a block that starts where the previous one ended ramps linearly from the
+/// previous block's gains over its interpolation time; any other block starts at its own
+/// gains; outside the blocks the object is silent.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Timeline {
+    /// The blocks.
+    pub blocks: Vec<MetaBlock>,
 }
 
 /// A channel bed: a multichannel source mixed for a given layout.
@@ -223,6 +285,13 @@ pub struct Scene {
     /// Where the scene came from, for error messages.
     #[serde(skip)]
     pub origin: String,
+    /// The file whose tracks [`Source::Track`] sources read (an ADM master).
+    #[serde(skip)]
+    pub master: Option<PathBuf>,
+    /// Groups whose content is dialogue (from an ADM master's audioContent `dialogue`
+    /// attribute); empty for RON scenes.
+    #[serde(skip)]
+    pub dialogue_groups: Vec<String>,
 }
 
 /// Longest scene accepted (seconds): guards against typos such as a duration in samples.
@@ -452,6 +521,9 @@ impl Scene {
     /// and every file source, resolved against the scene's folder.
     pub fn input_files(&self) -> Vec<PathBuf> {
         let mut v = vec![PathBuf::from(&self.origin)];
+        if let Some(m) = &self.master {
+            v.push(m.clone());
+        }
         let sources = self
             .objects
             .iter()
@@ -555,6 +627,7 @@ fn validate_source(s: &Source, at: &str, sample_rate: u32) -> Result<()> {
                 return Err(bad("the file path is empty".into()));
             }
         }
+        Source::Track { .. } => {}
         Source::Generator(g) => {
             let level = match g {
                 Generator::Sine { freq, level_db } => {

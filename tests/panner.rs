@@ -45,6 +45,7 @@ fn random_layout(rng: &mut Rng, index: usize) -> Layout {
                 azimuth: az,
                 elevation: el,
                 lfe: false,
+                allocentric: None,
             });
         }
     }
@@ -54,6 +55,7 @@ fn random_layout(rng: &mut Rng, index: usize) -> Layout {
         azimuth: 0.0,
         elevation: -30.0,
         lfe: true,
+        allocentric: None,
     });
     let l = Layout {
         name: format!("random-{index}"),
@@ -366,6 +368,7 @@ fn layout_for(r: &RefLayout) -> Layout {
                 azimuth: c.azimuth,
                 elevation: c.elevation,
                 lfe: c.lfe,
+                allocentric: None,
             })
             .collect(),
     })

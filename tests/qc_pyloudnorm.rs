@@ -22,6 +22,7 @@ fn speaker(label: &str, az: f64) -> Speaker {
         azimuth: az,
         elevation: 0.0,
         lfe: false,
+        allocentric: None,
     }
 }
 

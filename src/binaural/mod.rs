@@ -153,6 +153,7 @@ impl BinauralRenderer {
                 azimuth,
                 elevation,
                 lfe: false,
+                allocentric: None,
             })
             .collect();
         Self::from_speakers(

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 an error (bad input, I/O); 2 a usage error (from clap);
 //! 3 a quality-control check failed (`mixstage qc`).
 
+pub mod adm;
 pub mod binaural;
 pub mod convert;
 pub mod layouts;
@@ -50,6 +51,9 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
     Qc(qc::QcArgs),
+    /// Inspect ADM BWF masters (BS.2076 metadata in BW64 files): `adm info`, `adm xml`.
+    #[command(subcommand)]
+    Adm(adm::AdmCommand),
 }
 
 /// Runs a parsed command line and returns the process exit code.
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Convert(a) => convert::run(a),
         Command::Qc(a) => qc::run(a),
         Command::Binaural(a) => binaural::run(a),
+        Command::Adm(c) => adm::run(c),
     };
     match result {
         Ok(code) => code,

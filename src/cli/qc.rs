@@ -4,14 +4,16 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use mixstage::adm::AdmMaster;
 use mixstage::convert::layout_for_channel_mask;
 use mixstage::io::{open_audio, AudioInfo, AudioSource};
+use mixstage::qc::loudness::LoudnessMeter;
 use mixstage::qc::spec::Spec;
 use mixstage::qc::system::{default_system_names, systems_by_name, System};
 use mixstage::qc::{plot, Analyzer, QcOptions};
 use mixstage::render::{RenderOptions, Renderer, BLOCK};
-use mixstage::scene::Scene;
 use mixstage::Layout;
+use std::sync::{Arc, Mutex};
 
 /// Exit code when a spec check fails.
 pub const EXIT_CHECK_FAILED: i32 = 3;
@@ -64,6 +66,8 @@ pub struct QcArgs {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    adm: super::adm::AdmArgs,
 }
 
 /// The mix's layout from the argument, the channel mask, or the channel count.
@@ -93,6 +97,11 @@ fn mix_layout(a: &QcArgs, channels: usize, mask: Option<u32>) -> Result<Layout> 
 struct SceneStream {
     renderer: Renderer,
     info: AudioInfo,
+    /// For an ADM master with dialogue contents: the stems that are dialogue and a meter
+    /// fed with the mix (first half of its channels) and the dialogue stems (second half,
+    /// which gate it).
+    dialogue: Option<(Vec<usize>, Arc<Mutex<LoudnessMeter>>)>,
+    scratch: Vec<f32>,
 }
 
 impl AudioSource for SceneStream {
@@ -113,26 +122,70 @@ impl AudioSource for SceneStream {
                 buf[f * ch + c] = x;
             }
         }
+        if let Some((stems, meter)) = &self.dialogue {
+            // Interleaved: the mix's channels, then the dialogue stems' sum.
+            self.scratch.clear();
+            self.scratch.resize(n * 2 * ch, 0.0);
+            for f in 0..n {
+                self.scratch[f * 2 * ch..f * 2 * ch + ch]
+                    .copy_from_slice(&buf[f * ch..(f + 1) * ch]);
+            }
+            for &g in stems {
+                for (c, chan) in self.renderer.stem(g).iter().enumerate() {
+                    for (f, &x) in chan[..n].iter().enumerate() {
+                        self.scratch[f * 2 * ch + ch + c] += x;
+                    }
+                }
+            }
+            meter.lock().expect("meter").push(&self.scratch);
+        }
         Ok(n)
     }
 }
 
-/// Opens the input: a mix file, or a scene (`.ron`) rendered on the fly onto `--layout`.
-fn open_input(a: &QcArgs) -> Result<Box<dyn AudioSource>> {
+/// True if `path` is an ADM BWF master (a WAV with a `chna` chunk).
+fn is_adm_master(path: &std::path::Path) -> bool {
+    mixstage::adm::is_wav(path) && mixstage::adm::bw64::scan(path).is_ok_and(|c| c.chna.is_some())
+}
+
+/// What the input was, beyond its audio.
+#[derive(Default)]
+struct Opened {
+    master: Option<AdmMaster>,
+    dialogue_meter: Option<Arc<Mutex<LoudnessMeter>>>,
+    dialogue_groups: Vec<String>,
+}
+
+/// Opens the input: a mix file, or a scene (`.ron`) or an ADM master rendered on the fly
+/// onto `--layout`.
+fn open_input(a: &QcArgs) -> Result<(Box<dyn AudioSource>, Opened)> {
     let is_scene = a
         .input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("ron"));
-    if !is_scene {
-        return Ok(open_audio(&a.input)?);
+    let is_master = !is_scene && is_adm_master(&a.input);
+    if !is_scene && !is_master {
+        let adm_flags = a.adm.programme.is_some()
+            || !a.adm.comp_object.is_empty()
+            || a.adm.strict
+            || a.adm.skip_unsupported;
+        if adm_flags {
+            bail!("{}: --programme, --comp-object, --strict and --skip-unsupported apply to ADM masters and scenes", a.input.display());
+        }
+        return Ok((open_audio(&a.input)?, Opened::default()));
     }
     let Some(name) = &a.layout else {
         bail!(
-            "{}: a scene is rendered before it is measured; pass --layout NAME (e.g. 7.1.4)",
-            a.input.display()
+            "{}: {} is rendered before it is measured; pass --layout NAME (e.g. 7.1.4)",
+            a.input.display(),
+            if is_master {
+                "an ADM master"
+            } else {
+                "a scene"
+            }
         );
     };
-    let scene = Scene::load(&a.input)?;
+    let (scene, master) = super::adm::open(&a.input, &a.adm, a.quiet || a.json)?;
     let layout = Layout::resolve(name)?;
     let renderer = Renderer::new(&scene, &layout, &RenderOptions::default())?;
     let info = AudioInfo {
@@ -140,9 +193,59 @@ fn open_input(a: &QcArgs) -> Result<Box<dyn AudioSource>> {
         channels: layout.channels(),
         frames: Some(renderer.remaining()),
         channel_mask: None,
-        encoding: "scene rendered on the fly".into(),
+        encoding: if is_master {
+            "ADM master rendered on the fly (BS.2127)"
+        } else {
+            "scene rendered on the fly"
+        }
+        .into(),
     };
-    Ok(Box::new(SceneStream { renderer, info }))
+    let mut opened = Opened {
+        master,
+        ..Default::default()
+    };
+    let stems: Vec<usize> = renderer
+        .groups()
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| scene.dialogue_groups.contains(g))
+        .map(|(i, _)| i)
+        .collect();
+    let dialogue = if stems.is_empty() {
+        None
+    } else {
+        let w: Vec<f64> = layout
+            .speakers
+            .iter()
+            .map(mixstage::qc::system::bs1770_weight)
+            .collect();
+        let n = w.len();
+        let weights: Vec<f64> = w
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(0.0, n))
+            .collect();
+        let gate: Vec<f64> = std::iter::repeat_n(0.0, n)
+            .chain(w.iter().copied())
+            .collect();
+        let meter = Arc::new(Mutex::new(LoudnessMeter::new(
+            info.sample_rate,
+            weights,
+            Some(gate),
+        )));
+        opened.dialogue_meter = Some(meter.clone());
+        opened.dialogue_groups = scene.dialogue_groups.clone();
+        Some((stems, meter))
+    };
+    Ok((
+        Box::new(SceneStream {
+            renderer,
+            info,
+            dialogue,
+            scratch: Vec::new(),
+        }),
+        opened,
+    ))
 }
 
 /// Runs `mixstage qc` and returns the exit code (0 measured and passed, 3 a check failed).
@@ -166,7 +269,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
     {
         bail!("--hrtf applies to the binaural system; add binaural to --systems (or leave --systems out)");
     }
-    let mut src = open_input(&a)?;
+    let (mut src, opened) = open_input(&a)?;
     let info = src.info().clone();
     let (layout_name, systems) = if info.channels == 1 && a.layout.is_none() {
         // A mono file or stem: measured as it is (no fold-downs exist for one channel).
@@ -215,6 +318,23 @@ pub fn run(a: QcArgs) -> Result<i32> {
     let mut report = analyzer.finish();
     report.input = Some(a.input.display().to_string());
     report.layout = layout_name;
+    // An ADM master gates dialogue on the audioContents marked as dialogue, not on the
+    // centre channel: the mix's own system gets that measurement.
+    let adm_dialogue = opened.dialogue_meter.as_ref().map(|m| {
+        let meter = std::mem::replace(
+            &mut *m.lock().expect("meter"),
+            LoudnessMeter::new(info.sample_rate, vec![1.0], None),
+        );
+        meter.finish().dialogue_gated
+    });
+    if opened.master.is_some() {
+        if let Some(own) = report.systems.first_mut() {
+            own.dialogue_gated_lufs = adm_dialogue.flatten();
+            if adm_dialogue.is_some() {
+                own.dialogue_gate = "dialogue contents";
+            }
+        }
+    }
     if let Some(spec) = &spec {
         report.check(spec);
     }
@@ -224,10 +344,69 @@ pub fn run(a: QcArgs) -> Result<i32> {
             eprintln!("wrote {} plots into {}", files.len(), dir.display());
         }
     }
+    let adm_json = opened
+        .master
+        .as_ref()
+        .map(|m| adm_summary(m, &opened.dialogue_groups));
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        if let (Some(obj), Some(adm)) = (v.as_object_mut(), adm_json) {
+            obj.insert("adm".into(), adm);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", report.to_table());
+        if let Some(m) = &opened.master {
+            print!("{}", adm_table(m, &opened.dialogue_groups, &report));
+        }
     }
     Ok(if report.passed { 0 } else { EXIT_CHECK_FAILED })
+}
+
+/// The ADM facts a QC report gives beside its own measurement: the programme, the
+/// dialogue gate and the axml's loudnessMetadata.
+fn adm_summary(m: &AdmMaster, dialogue: &[String]) -> serde_json::Value {
+    let loud = |l: &mixstage::adm::model::Loudness| {
+        serde_json::json!({"method": l.method, "integrated_lufs": l.integrated, "loudness_range_lu": l.range,
+               "max_true_peak_dbtp": l.max_true_peak, "dialogue_lufs": l.dialogue})
+    };
+    let programme = m.programme.as_deref().and_then(|p| m.adm.programme(p));
+    serde_json::json!({
+        "programme": m.programme,
+        "dialogue_gate": if dialogue.is_empty() { "none: no audioContent is marked as dialogue" } else { "audioContents marked as dialogue" },
+        "dialogue_stems": dialogue,
+        "loudness_metadata": programme.map(|p| p.loudness.iter().map(loud).collect::<Vec<_>>()).unwrap_or_default(),
+        "content_loudness_metadata": m.adm.contents.iter().filter(|c| !c.loudness.is_empty())
+            .map(|c| serde_json::json!({"content": c.id, "loudness": c.loudness.iter().map(loud).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+    })
+}
+
+fn adm_table(m: &AdmMaster, dialogue: &[String], report: &mixstage::qc::report::Report) -> String {
+    let mut t = String::new();
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
+    t.push_str(&format!(
+        "\nADM master: programme {}; dialogue gate: {}\n",
+        m.programme.as_deref().unwrap_or("(none)"),
+        if dialogue.is_empty() {
+            "no audioContent is marked as dialogue".to_string()
+        } else {
+            format!("the dialogue contents ({})", dialogue.join(", "))
+        }
+    ));
+    let own = report.systems.first();
+    if let Some(p) = m.programme.as_deref().and_then(|p| m.adm.programme(p)) {
+        for l in &p.loudness {
+            t.push_str(&format!(
+                "  loudnessMetadata: integrated {} LUFS (measured {}), range {} LU (measured {}), true peak {} dBTP (measured {}), dialogue {} LUFS (measured {})\n",
+                f(l.integrated), f(own.and_then(|o| o.integrated_lufs)),
+                f(l.range), f(own.and_then(|o| o.loudness_range_lu)),
+                f(l.max_true_peak), f(own.and_then(|o| o.true_peak_dbtp)),
+                f(l.dialogue), f(own.and_then(|o| o.dialogue_gated_lufs)),
+            ));
+        }
+        if p.loudness.is_empty() {
+            t.push_str("  the programme carries no loudnessMetadata\n");
+        }
+    }
+    t
 }

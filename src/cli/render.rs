@@ -8,9 +8,8 @@ use clap::Args;
 use mixstage::binaural::Hrtf;
 use mixstage::io::SampleFormat;
 use mixstage::render::{
-    binaural_virtual_layout, render_binaural_to_file, render_to_files, GroupFilter, RenderOptions,
+    binaural_virtual_layout, render_binaural_to_file, render_to_files, RenderOptions,
 };
-use mixstage::scene::Scene;
 use mixstage::Layout;
 use serde_json::json;
 
@@ -20,12 +19,16 @@ use serde_json::json;
 mixstage render scenes/demo.ron --layout 5.1 -o demo51.wav --format s24 --stems\n  \
 mixstage render scenes/demo.ron --layout stereo -o me.wav --without dialogue   # an M&E mix\n  \
 mixstage render scenes/speaker-walk.ron --layout 7.1.4 -o walk.wav --start 2 --end 6\n  \
-mixstage render scenes/demo.ron --binaural -o phones.wav   # headphones\n\n\
+mixstage render scenes/demo.ron --binaural -o phones.wav   # headphones\n  \
+mixstage render master.wav --layout 7.1.4 -o pm714.wav --stems   # an ADM BWF master\n  \
+mixstage render master.wav --layout 5.1 -o me51.wav --without dialogue --programme APR_1002\n\n\
 The output has the layout's channels in the layout's order (see `mixstage layout show NAME`).\n\
 Exit codes: 0 ok, 1 error (nothing is written under the output name), 2 usage error."
 )]
 pub struct RenderArgs {
-    /// The scene file (RON; see the README for the format).
+    /// The scene: a RON scene file (see the README), or an ADM BWF master (a WAV/BW64/RF64
+    /// file with chna and axml chunks, e.g. from Pro Tools / Dolby Atmos Renderer, Nuendo or
+    /// the EAR Production Suite), rendered as ITU-R BS.2127 specifies.
     scene: PathBuf,
     /// Output layout: a built-in name or alias (7.1.4, 4+7+0, 5.1, stereo, ...) or a RON file.
     #[arg(long, short, required_unless_present = "binaural")]
@@ -64,25 +67,22 @@ pub struct RenderArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    adm: super::adm::AdmArgs,
 }
 
 pub fn run(a: RenderArgs) -> Result<i32> {
-    let scene = Scene::load(&a.scene)?;
     let layout = match &a.layout {
         Some(l) => Layout::resolve(l)?,
         None => binaural_virtual_layout(),
     };
-    let groups = if !a.only.is_empty() {
-        GroupFilter::Only(a.only.clone())
-    } else if !a.without.is_empty() {
-        GroupFilter::Without(a.without.clone())
-    } else {
-        GroupFilter::All
-    };
+    let (scene, _master) = super::adm::open(&a.scene, &a.adm, a.quiet || a.json)?;
+    let groups = super::adm::group_filter(&a.only, &a.without, &scene);
     let opts = RenderOptions {
         start: a.start,
         end: a.end,
         groups,
+        ..Default::default()
     };
     let started = Instant::now();
     let pb = super::progress(0, a.quiet, "rendering");

@@ -76,8 +76,11 @@ pub struct SystemReport {
     pub kind: SystemKind,
     /// Integrated loudness, LUFS.
     pub integrated_lufs: Option<f64>,
-    /// Dialogue-gated loudness stand-in (centre-channel gate), LUFS; systems with a centre only.
+    /// Dialogue-gated loudness, LUFS: gated on the centre channel (a stand-in for plain mixes,
+    /// systems with a centre only) or, for an ADM master, on its dialogue audioContents.
     pub dialogue_gated_lufs: Option<f64>,
+    /// What gates [`SystemReport::dialogue_gated_lufs`]: `centre` or `dialogue contents`.
+    pub dialogue_gate: &'static str,
     /// Loudness range, LU.
     pub loudness_range_lu: Option<f64>,
     /// Maximum momentary loudness, LUFS.
@@ -198,6 +201,7 @@ impl SystemReport {
             kind: sys.kind,
             integrated_lufs: integrated,
             dialogue_gated_lufs: m.loudness.dialogue_gated,
+            dialogue_gate: "centre",
             loudness_range_lu: m.loudness.range,
             max_momentary_lufs: m.loudness.max_momentary,
             max_short_term_lufs: m.loudness.max_short_term,
@@ -542,7 +546,10 @@ fn evaluate(c: &Check, s: &SystemReport, duration_s: f64) -> CheckResult {
             let (value, note) = match gating {
                 Gating::Programme => (s.integrated_lufs, String::new()),
                 Gating::Dialogue => match s.dialogue_gated_lufs {
-                    Some(v) => (Some(v), " (centre-gated)".to_string()),
+                    Some(v) => (Some(v), format!(" ({}-gated)", s.dialogue_gate)),
+                    None if s.dialogue_gate != "centre" => {
+                        (None, " (the dialogue contents are silent)".into())
+                    }
                     None if s.channels.iter().any(|c| c.label == "M+000") => {
                         (None, " (no dialogue in the centre)".into())
                     }
@@ -570,7 +577,7 @@ fn evaluate(c: &Check, s: &SystemReport, duration_s: f64) -> CheckResult {
                             if note.is_empty() {
                                 "not measured: no 400 ms block passes the BS.1770 gates (the programme stays below -70 LUFS)".into()
                             } else {
-                                "not measured: the centre channel never passes the BS.1770 gates (no dialogue to gate by)".into()
+                                format!("not measured: the {} never pass(es) the BS.1770 gates (no dialogue to gate by)", if s.dialogue_gate == "centre" { "centre channel" } else { "dialogue contents" })
                             }
                         },
                     ),
@@ -813,7 +820,10 @@ impl Report {
                 ));
             }
             if let Some(d) = s.dialogue_gated_lufs {
-                t.push_str(&format!("  dialogue-gated (centre) loudness {d:.1} LUFS\n"));
+                t.push_str(&format!(
+                    "  dialogue-gated ({}) loudness {d:.1} LUFS\n",
+                    s.dialogue_gate
+                ));
             }
             if let Some(l) = s.mono_loss_lu {
                 t.push_str(&format!("  {}\n", mono_fold_phrase(l)));

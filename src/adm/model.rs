@@ -1,0 +1,366 @@
+//! The ADM model (ITU-R BS.2076): the elements of an `axml` chunk that rendering and
+//! reporting need, with references kept as upper-case IDs (BS.2076 IDs are hexadecimal:
+//! Dolby writes `AO_100b`, others `AO_100B`; they compare equal).
+
+use std::collections::HashMap;
+
+use crate::time::Time;
+
+/// An ADM typeDefinition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TypeDef {
+    /// Channel-based: each channel is a speaker (`0001`).
+    DirectSpeakers,
+    /// Matrix (`0002`).
+    Matrix,
+    /// Object-based (`0003`).
+    Objects,
+    /// Scene-based, Ambisonics (`0004`).
+    Hoa,
+    /// Binaural (`0005`).
+    Binaural,
+}
+
+impl TypeDef {
+    /// From a `typeDefinition` name or a `typeLabel` code.
+    pub fn parse(definition: Option<&str>, label: Option<&str>) -> Option<TypeDef> {
+        if let Some(d) = definition {
+            return match d.trim() {
+                "DirectSpeakers" => Some(TypeDef::DirectSpeakers),
+                "Matrix" => Some(TypeDef::Matrix),
+                "Objects" => Some(TypeDef::Objects),
+                "HOA" => Some(TypeDef::Hoa),
+                "Binaural" => Some(TypeDef::Binaural),
+                _ => None,
+            };
+        }
+        Self::from_code(label?)
+    }
+
+    /// From a 4-digit type code (`0001` ...), as in IDs and typeLabel.
+    pub fn from_code(code: &str) -> Option<TypeDef> {
+        match code.trim() {
+            "0001" | "1" => Some(TypeDef::DirectSpeakers),
+            "0002" | "2" => Some(TypeDef::Matrix),
+            "0003" | "3" => Some(TypeDef::Objects),
+            "0004" | "4" => Some(TypeDef::Hoa),
+            "0005" | "5" => Some(TypeDef::Binaural),
+            _ => None,
+        }
+    }
+
+    /// The BS.2076 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TypeDef::DirectSpeakers => "DirectSpeakers",
+            TypeDef::Matrix => "Matrix",
+            TypeDef::Objects => "Objects",
+            TypeDef::Hoa => "HOA",
+            TypeDef::Binaural => "Binaural",
+        }
+    }
+}
+
+/// The dialogue attribute of an audioContent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialogue {
+    /// 0: no dialogue.
+    NonDialogue,
+    /// 1: dialogue.
+    Dialogue,
+    /// 2: mixed.
+    Mixed,
+}
+
+/// An axml `loudnessMetadata` element.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Loudness {
+    /// `loudnessMethod` attribute.
+    pub method: Option<String>,
+    /// integratedLoudness (LUFS).
+    pub integrated: Option<f64>,
+    /// loudnessRange (LU).
+    pub range: Option<f64>,
+    /// maxTruePeak (dBTP).
+    pub max_true_peak: Option<f64>,
+    /// maxMomentary (LUFS).
+    pub max_momentary: Option<f64>,
+    /// maxShortTerm (LUFS).
+    pub max_short_term: Option<f64>,
+    /// dialogueLoudness (LUFS).
+    pub dialogue: Option<f64>,
+}
+
+/// audioProgramme.
+#[derive(Debug, Clone, Default)]
+pub struct Programme {
+    /// ID (upper case).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// audioContentIDRefs.
+    pub contents: Vec<String>,
+    /// loudnessMetadata.
+    pub loudness: Vec<Loudness>,
+}
+
+/// audioContent.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    /// ID (upper case).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// audioObjectIDRefs.
+    pub objects: Vec<String>,
+    /// The dialogue element, with its kind attribute's value.
+    pub dialogue: Option<(Dialogue, Option<u32>)>,
+    /// loudnessMetadata.
+    pub loudness: Vec<Loudness>,
+}
+
+/// audioObject.
+#[derive(Debug, Clone, Default)]
+pub struct Object {
+    /// ID (upper case).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `start` (relative to the programme).
+    pub start: Option<Time>,
+    /// `duration`.
+    pub duration: Option<Time>,
+    /// Linear gain (BS.2076-2 `gain` element; 1 when absent).
+    pub gain: f64,
+    /// BS.2076-2 `mute`.
+    pub mute: bool,
+    /// audioPackFormatIDRefs.
+    pub packs: Vec<String>,
+    /// Nested audioObjectIDRefs.
+    pub objects: Vec<String>,
+    /// audioComplementaryObjectIDRefs.
+    pub complementary: Vec<String>,
+    /// audioTrackUIDRefs (`ATU_00000000` is a silent track).
+    pub track_uids: Vec<String>,
+    /// Elements mixstage reads but BS.2127 rendering here does not apply (listed by `adm info`).
+    pub ignored: Vec<String>,
+}
+
+/// audioPackFormat.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    /// ID (upper case).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The type.
+    pub type_def: Option<TypeDef>,
+    /// audioChannelFormatIDRefs.
+    pub channels: Vec<String>,
+    /// Nested audioPackFormatIDRefs.
+    pub packs: Vec<String>,
+    /// True if it came from the BS.2094 common definitions.
+    pub common: bool,
+}
+
+/// A polar or Cartesian position with optional bounds (DirectSpeakers).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Coord {
+    /// The value.
+    pub value: Option<f64>,
+    /// `bound="min"`.
+    pub min: Option<f64>,
+    /// `bound="max"`.
+    pub max: Option<f64>,
+}
+
+/// The position elements of a block.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PositionSet {
+    /// azimuth (degrees, left positive).
+    pub azimuth: Coord,
+    /// elevation (degrees).
+    pub elevation: Coord,
+    /// distance.
+    pub distance: Coord,
+    /// X (right).
+    pub x: Coord,
+    /// Y (front).
+    pub y: Coord,
+    /// Z (up).
+    pub z: Coord,
+}
+
+/// An audioBlockFormat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// ID (upper case).
+    pub id: String,
+    /// `rtime`, relative to the object's start.
+    pub rtime: Option<Time>,
+    /// `duration`.
+    pub duration: Option<Time>,
+    /// Linear block gain.
+    pub gain: f64,
+    /// The position elements.
+    pub position: PositionSet,
+    /// `cartesian` flag.
+    pub cartesian: bool,
+    /// `jumpPosition` flag.
+    pub jump: bool,
+    /// `jumpPosition`'s `interpolationLength`.
+    pub interpolation_length: Option<Time>,
+    /// speakerLabel elements (DirectSpeakers).
+    pub speaker_labels: Vec<String>,
+    /// Features present that the point-source renderer does not apply (width, diffuse, ...).
+    pub unsupported: Vec<&'static str>,
+    /// Line of the element in the XML (for messages).
+    pub line: usize,
+}
+
+/// audioChannelFormat.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    /// ID (upper case).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The type.
+    pub type_def: Option<TypeDef>,
+    /// The blocks, in file order.
+    pub blocks: Vec<Block>,
+    /// frequency lowPass (Hz).
+    pub low_pass: Option<f64>,
+    /// frequency highPass (Hz).
+    pub high_pass: Option<f64>,
+    /// True if it came from the BS.2094 common definitions.
+    pub common: bool,
+}
+
+/// audioStreamFormat.
+#[derive(Debug, Clone, Default)]
+pub struct Stream {
+    /// ID (upper case).
+    pub id: String,
+    /// audioChannelFormatIDRef.
+    pub channel: Option<String>,
+    /// audioPackFormatIDRef.
+    pub pack: Option<String>,
+}
+
+/// audioTrackFormat.
+#[derive(Debug, Clone, Default)]
+pub struct Track {
+    /// ID (upper case).
+    pub id: String,
+    /// audioStreamFormatIDRef.
+    pub stream: Option<String>,
+}
+
+/// audioTrackUID, merged with its `chna` row.
+#[derive(Debug, Clone, Default)]
+pub struct TrackUid {
+    /// UID (upper case).
+    pub id: String,
+    /// 1-based track index in the file (from `chna`), if the file maps it.
+    pub track_index: Option<usize>,
+    /// audioTrackFormatIDRef.
+    pub track_format: Option<String>,
+    /// audioChannelFormatIDRef (BS.2076-2).
+    pub channel_format: Option<String>,
+    /// audioPackFormatIDRef.
+    pub pack: Option<String>,
+}
+
+/// A whole ADM document, with the BS.2094 common definitions merged in.
+#[derive(Debug, Clone, Default)]
+pub struct Adm {
+    /// audioFormatExtended `version`.
+    pub version: Option<String>,
+    /// audioProgrammes.
+    pub programmes: Vec<Programme>,
+    /// audioContents.
+    pub contents: Vec<Content>,
+    /// audioObjects.
+    pub objects: Vec<Object>,
+    /// audioPackFormats.
+    pub packs: Vec<Pack>,
+    /// audioChannelFormats.
+    pub channels: Vec<Channel>,
+    /// audioStreamFormats.
+    pub streams: Vec<Stream>,
+    /// audioTrackFormats.
+    pub tracks: Vec<Track>,
+    /// audioTrackUIDs.
+    pub track_uids: Vec<TrackUid>,
+    /// Index by ID of every element.
+    pub index: HashMap<String, usize>,
+}
+
+impl Adm {
+    /// Rebuilds the ID index (IDs are unique across element kinds by their prefixes).
+    pub fn reindex(&mut self) {
+        let mut index = HashMap::new();
+        macro_rules! add {
+            ($v:expr) => {
+                for (i, e) in $v.iter().enumerate() {
+                    index.insert(e.id.clone(), i);
+                }
+            };
+        }
+        add!(self.programmes);
+        add!(self.contents);
+        add!(self.objects);
+        add!(self.packs);
+        add!(self.channels);
+        add!(self.streams);
+        add!(self.tracks);
+        add!(self.track_uids);
+        self.index = index;
+    }
+
+    fn find<'a, T>(&self, v: &'a [T], id: &str) -> Option<&'a T> {
+        self.index.get(id).and_then(|&i| v.get(i))
+    }
+
+    /// The programme with this ID.
+    pub fn programme(&self, id: &str) -> Option<&Programme> {
+        self.find(&self.programmes, id).filter(|p| p.id == id)
+    }
+    /// The content with this ID.
+    pub fn content(&self, id: &str) -> Option<&Content> {
+        self.find(&self.contents, id).filter(|p| p.id == id)
+    }
+    /// The object with this ID.
+    pub fn object(&self, id: &str) -> Option<&Object> {
+        self.find(&self.objects, id).filter(|p| p.id == id)
+    }
+    /// The pack with this ID.
+    pub fn pack(&self, id: &str) -> Option<&Pack> {
+        self.find(&self.packs, id).filter(|p| p.id == id)
+    }
+    /// The channel format with this ID.
+    pub fn channel(&self, id: &str) -> Option<&Channel> {
+        self.find(&self.channels, id).filter(|p| p.id == id)
+    }
+    /// The stream format with this ID.
+    pub fn stream(&self, id: &str) -> Option<&Stream> {
+        self.find(&self.streams, id).filter(|p| p.id == id)
+    }
+    /// The track format with this ID.
+    pub fn track(&self, id: &str) -> Option<&Track> {
+        self.find(&self.tracks, id).filter(|p| p.id == id)
+    }
+    /// The track UID with this ID.
+    pub fn track_uid(&self, id: &str) -> Option<&TrackUid> {
+        self.find(&self.track_uids, id).filter(|p| p.id == id)
+    }
+}
+
+/// The ID of a silent track (BS.2076-2 `ATU_00000000`).
+pub const SILENT_TRACK: &str = "ATU_00000000";
+
+/// Canonical form of an ADM ID: trimmed, upper case.
+pub fn canonical_id(id: &str) -> String {
+    id.trim().to_ascii_uppercase()
+}

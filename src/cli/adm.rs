@@ -1,0 +1,325 @@
+//! `mixstage adm`: inspect ADM BWF masters; and the ADM options shared by render and qc.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use mixstage::adm::model::{Dialogue, TypeDef};
+use mixstage::adm::{self, AdmMaster, AdmOptions};
+use mixstage::render::GroupFilter;
+use mixstage::scene::Scene;
+use serde_json::json;
+
+/// Options for reading an ADM master (render and qc).
+#[derive(Args, Debug, Clone, Default)]
+pub struct AdmArgs {
+    /// ADM master: the audioProgramme to render (default: the lowest ID, as BS.2127 does).
+    #[arg(long, value_name = "ID")]
+    pub programme: Option<String>,
+    /// ADM master: select this complementary audioObject (repeat for several groups).
+    #[arg(long = "comp-object", value_name = "ID")]
+    pub comp_object: Vec<String>,
+    /// ADM master: treat every repair of the file (rounded times, Dolby quirks, ...) as an error.
+    #[arg(long)]
+    pub strict: bool,
+    /// ADM master: leave out objects whose type mixstage cannot render (Matrix, Binaural)
+    /// with a warning instead of stopping.
+    #[arg(long)]
+    pub skip_unsupported: bool,
+}
+
+impl AdmArgs {
+    /// The library's options.
+    pub fn options(&self) -> AdmOptions {
+        AdmOptions {
+            programme: self.programme.clone(),
+            comp_objects: self.comp_object.clone(),
+            strict: self.strict,
+            skip_unsupported: self.skip_unsupported,
+        }
+    }
+}
+
+/// Opens a RON scene or an ADM master; prints the master's warnings unless quiet.
+pub fn open(
+    path: &std::path::Path,
+    a: &AdmArgs,
+    quiet: bool,
+) -> Result<(Scene, Option<AdmMaster>)> {
+    if !adm::is_wav(path)
+        && (a.programme.is_some() || !a.comp_object.is_empty() || a.strict || a.skip_unsupported)
+    {
+        bail!(
+            "{}: --programme, --comp-object, --strict and --skip-unsupported apply to ADM masters (WAV/BW64 files)",
+            path.display()
+        );
+    }
+    let (scene, master) = adm::open_scene(path, &a.options())?;
+    if let (Some(m), false) = (&master, quiet) {
+        for w in m.all_warnings() {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok((scene, master))
+}
+
+/// Expands `dialogue` / `non-dialogue` in --only/--without into the groups of a master.
+pub fn expand_groups(names: &[String], scene: &Scene) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        let pick: Vec<String> = match n.as_str() {
+            "dialogue" if !scene.dialogue_groups.is_empty() && !scene.groups().contains(n) => {
+                scene.dialogue_groups.clone()
+            }
+            "non-dialogue" if !scene.groups().contains(n) && scene.master.is_some() => scene
+                .groups()
+                .into_iter()
+                .filter(|g| !scene.dialogue_groups.contains(g))
+                .collect(),
+            _ => vec![n.clone()],
+        };
+        for p in pick {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The group filter of --only / --without.
+pub fn group_filter(only: &[String], without: &[String], scene: &Scene) -> GroupFilter {
+    if !only.is_empty() {
+        GroupFilter::Only(expand_groups(only, scene))
+    } else if !without.is_empty() {
+        GroupFilter::Without(expand_groups(without, scene))
+    } else {
+        GroupFilter::All
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdmCommand {
+    /// Summarise an ADM BWF master: programmes, contents, objects, tracks, timing, the
+    /// repairs it needs and what BS.2127 ignores (Dolby dbmd trims, binaural render modes).
+    #[command(
+        after_help = "Examples:\n  mixstage adm info master.wav\n  mixstage adm info master.wav --json | jq '.objects[].name'\n\n\
+Exit codes: 0 ok, 1 error (the file is not a readable ADM master)."
+    )]
+    Info(InfoArgs),
+    /// Print the master's axml chunk (the BS.2076 XML) on stdout.
+    #[command(after_help = "Example:\n  mixstage adm xml master.wav > master.xml")]
+    Xml(XmlArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// The ADM BWF master.
+    master: PathBuf,
+    /// Print JSON: {"programmes", "contents", "objects", "warnings", ...}.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    adm: AdmArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct XmlArgs {
+    /// The ADM BWF master.
+    master: PathBuf,
+}
+
+pub fn run(c: AdmCommand) -> Result<i32> {
+    match c {
+        AdmCommand::Xml(a) => {
+            let c = adm::bw64::scan(&a.master)?;
+            match c.axml {
+                Some(x) => {
+                    print!("{x}");
+                    if !x.ends_with('\n') {
+                        println!();
+                    }
+                    Ok(0)
+                }
+                None => bail!("{}: no 'axml' chunk", a.master.display()),
+            }
+        }
+        AdmCommand::Info(a) => info(a),
+    }
+}
+
+fn secs(t: Option<mixstage::time::Time>) -> Option<f64> {
+    t.map(|t| t.as_secs())
+}
+
+fn info(a: InfoArgs) -> Result<i32> {
+    // The container reader says what is wrong with a file that is not a WAV/BW64/RF64.
+    let m = adm::load(&a.master, &a.adm.options())?;
+    // Build the timelines once so that what only they check (positions out of range,
+    // overlapping blocks, --strict repairs) is an error here as in render.
+    m.to_scene()?;
+    let warnings = m.all_warnings();
+    let d = &m.adm;
+    let track_of = |uid: &str| d.track_uid(uid).and_then(|u| u.track_index);
+    let object_type = |o: &mixstage::adm::model::Object| -> Option<TypeDef> {
+        o.packs
+            .iter()
+            .find_map(|p| d.pack(p).and_then(|p| p.type_def))
+            .or_else(|| {
+                m.items
+                    .iter()
+                    .find(|i| i.object.as_deref() == Some(o.id.as_str()))
+                    .map(|i| i.type_def)
+            })
+    };
+    let blocks_of = |o: &mixstage::adm::model::Object| -> usize {
+        o.track_uids
+            .iter()
+            .filter_map(|u| d.track_uid(u))
+            .filter_map(|u| {
+                m.items
+                    .iter()
+                    .find(|i| i.track_uid == u.id)
+                    .and_then(|i| d.channel(&i.channel))
+            })
+            .map(|c| c.blocks.len())
+            .sum()
+    };
+    let dialogue = |c: &mixstage::adm::model::Content| match c.dialogue {
+        Some((Dialogue::Dialogue, _)) => "dialogue",
+        Some((Dialogue::Mixed, _)) => "mixed",
+        Some((Dialogue::NonDialogue, _)) => "non-dialogue",
+        None => "unspecified",
+    };
+    let ignored: Vec<String> = d
+        .objects
+        .iter()
+        .filter(|o| !o.ignored.is_empty())
+        .map(|o| format!("{}: {}", o.id, o.ignored.join(", ")))
+        .collect();
+    let loud = |l: &mixstage::adm::model::Loudness| {
+        json!({"method": l.method, "integrated_lufs": l.integrated, "loudness_range_lu": l.range,
+               "max_true_peak_dbtp": l.max_true_peak, "dialogue_lufs": l.dialogue,
+               "max_momentary_lufs": l.max_momentary, "max_short_term_lufs": l.max_short_term})
+    };
+    let bext = m.container.bext.as_ref();
+    if a.json {
+        let v = json!({
+            "file": a.master.display().to_string(),
+            "container": m.container.form,
+            "sample_rate": m.audio.sample_rate,
+            "channels": m.audio.channels,
+            "frames": m.audio.frames,
+            "duration_s": m.audio.frames.map(|f| f as f64 / m.audio.sample_rate as f64),
+            "encoding": m.audio.encoding,
+            "adm_version": d.version,
+            "selected_programme": m.programme,
+            "bext": bext.map(|b| json!({"description": b.description, "originator": b.originator,
+                "origination": b.origination, "time_reference": b.time_reference})),
+            "programmes": d.programmes.iter().map(|p| json!({"id": p.id, "name": p.name, "contents": p.contents,
+                "loudness": p.loudness.iter().map(loud).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "contents": d.contents.iter().map(|c| json!({"id": c.id, "name": c.name, "dialogue": dialogue(c),
+                "objects": c.objects, "stem": m.group_of(Some(&c.id)),
+                "loudness": c.loudness.iter().map(loud).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+            "objects": d.objects.iter().map(|o| json!({"id": o.id, "name": o.name,
+                "type": object_type(o).map(|t| t.name()),
+                "tracks": o.track_uids.iter().filter_map(|u| track_of(u)).collect::<Vec<_>>(),
+                "blocks": blocks_of(o),
+                "start": secs(o.start), "duration": secs(o.duration),
+                "gain": o.gain, "mute": o.mute,
+                "objects": o.objects, "complementary": o.complementary})).collect::<Vec<_>>(),
+            "rendering_items": m.items.len(),
+            "not_applied": {
+                "dolby_dbmd_bytes": m.container.dbmd.as_ref().map(|b| b.len()),
+                "object_elements": ignored,
+            },
+            "warnings": warnings,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!(
+        "{}: {} {} ch, {} Hz, {}, {:.3} s, ADM {}",
+        a.master.display(),
+        m.container.form,
+        m.audio.channels,
+        m.audio.sample_rate,
+        m.audio.encoding,
+        m.audio.frames.unwrap_or(0) as f64 / m.audio.sample_rate as f64,
+        d.version.as_deref().unwrap_or("(no version)")
+    );
+    if let Some(b) = bext {
+        println!(
+            "bext: originator '{}', {} , time reference {} samples",
+            b.originator, b.origination, b.time_reference
+        );
+    }
+    for p in &d.programmes {
+        let sel = if m.programme.as_deref() == Some(p.id.as_str()) {
+            " (selected)"
+        } else {
+            ""
+        };
+        println!(
+            "programme {} '{}'{sel}: contents {}",
+            p.id,
+            p.name,
+            p.contents.join(" ")
+        );
+        for l in &p.loudness {
+            println!(
+                "  loudnessMetadata: integrated {:?} LUFS, range {:?} LU, true peak {:?} dBTP, dialogue {:?} LUFS",
+                l.integrated, l.range, l.max_true_peak, l.dialogue
+            );
+        }
+    }
+    for c in &d.contents {
+        println!(
+            "content {} '{}' [{}] -> stem '{}': objects {}",
+            c.id,
+            c.name,
+            dialogue(c),
+            m.group_of(Some(&c.id)),
+            c.objects.join(" ")
+        );
+    }
+    for o in &d.objects {
+        let tracks: Vec<String> = o
+            .track_uids
+            .iter()
+            .map(|u| {
+                track_of(u)
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "-".into())
+            })
+            .collect();
+        println!(
+            "object {} '{}' {}: tracks {}, {} blocks{}{}{}",
+            o.id,
+            o.name,
+            object_type(o).map(|t| t.name()).unwrap_or("?"),
+            tracks.join(","),
+            blocks_of(o),
+            o.start.map(|t| format!(", start {t}")).unwrap_or_default(),
+            o.duration
+                .map(|t| format!(", duration {t}"))
+                .unwrap_or_default(),
+            if o.objects.is_empty() {
+                String::new()
+            } else {
+                format!(", objects {}", o.objects.join(" "))
+            }
+        );
+    }
+    println!("{} rendering items", m.items.len());
+    if let Some(b) = &m.container.dbmd {
+        println!("not applied: a Dolby 'dbmd' chunk ({} bytes: trims, warp mode and binaural render modes are Dolby renderer settings, which BS.2127 does not use)", b.len());
+    }
+    for i in &ignored {
+        println!("not applied: {i}");
+    }
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    Ok(0)
+}
