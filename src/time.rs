@@ -64,6 +64,7 @@ impl Time {
 
     /// `self + other`: exact, unless the common denominator would pass [`MAX_EXACT_DEN`]
     /// (then rounded to a femtosecond).
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, other: Time) -> Time {
         let g = gcd(self.den, other.den);
         let exact = (self.den / g)
@@ -89,6 +90,7 @@ impl Time {
     }
 
     /// `self - other` (may be negative).
+    #[allow(clippy::should_implement_trait)]
     pub fn sub(self, other: Time) -> Time {
         self.add(Time {
             num: -other.num,

@@ -180,16 +180,8 @@ pub fn parse(text: &str, origin: &str, common: bool, warnings: &mut Warnings) ->
                 }
                 text_buf.clear();
             }
-            Event::Text(t) => {
-                if in_afe > 0 {
-                    text_buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if in_afe > 0 {
-                    text_buf.push_str(&t.xml10_content());
-                }
-            }
+            Event::Text(t) if in_afe > 0 => text_buf.push_str(&t.xml10_content()),
+            Event::CData(t) if in_afe > 0 => text_buf.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
                 let ch = if r.is_char_ref() {
                     r.resolve_char_ref().ok().flatten()
@@ -406,7 +398,7 @@ fn context_id(cur: &Current) -> String {
     if let Some(b) = &cur.block {
         return b.id.clone();
     }
-    for id in [
+    [
         cur.channel.as_ref().map(|x| &x.id),
         cur.object.as_ref().map(|x| &x.id),
         cur.pack.as_ref().map(|x| &x.id),
@@ -418,10 +410,9 @@ fn context_id(cur: &Current) -> String {
     ]
     .into_iter()
     .flatten()
-    {
-        return id.clone();
-    }
-    String::new()
+    .next()
+    .cloned()
+    .unwrap_or_default()
 }
 
 fn number(org: &Origin, f: &Frame, cur: &Current, text: &str) -> Result<f64> {
@@ -489,7 +480,13 @@ fn gain_value(org: &Origin, f: &Frame, cur: &Current, text: &str) -> Result<f64>
     Ok(g)
 }
 
-#[allow(clippy::too_many_arguments)]
+// The block is checked once and then re-borrowed mutably after the value helpers, which
+// borrow `cur` immutably for their messages.
+#[allow(
+    clippy::too_many_arguments,
+    clippy::unnecessary_unwrap,
+    clippy::collapsible_match
+)]
 fn end_element(
     org: &Origin,
     f: &Frame,

@@ -268,11 +268,8 @@ impl DirectSpeakersPanner {
         let rule = expanded_rules().iter().find(|r| {
             r.label == label
                 && r.inputs.is_none_or(|l| l.contains(&input))
-                && r.outputs.is_none_or(|l| {
-                    self.code
-                        .as_deref()
-                        .is_some_and(|c| l.iter().any(|o| *o == c))
-                })
+                && r.outputs
+                    .is_none_or(|l| self.code.as_deref().is_some_and(|c| l.contains(&c)))
                 && r.gains.iter().all(|(name, _)| {
                     // BS.2127 asks only that the speakers exist; mixstage also keeps LFE
                     // and other channels apart.
