@@ -222,3 +222,30 @@ fn programme_choice_and_xml() {
     ]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn a_master_renders_bit_identically_on_one_and_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let input =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/adm/objects_cartesian_moving.wav");
+    let mut outs = Vec::new();
+    for t in ["1", "2"] {
+        let out = dir.path().join(format!("t{t}.wav"));
+        let o = Command::new(env!("CARGO_BIN_EXE_mixstage"))
+            .env("RAYON_NUM_THREADS", t)
+            .args([
+                "render",
+                input.to_str().unwrap(),
+                "--layout",
+                "7.1.4",
+                "-q",
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        outs.push(std::fs::read(out).unwrap());
+    }
+    assert!(outs[0] == outs[1], "renders differ between 1 and 2 threads");
+}
