@@ -15,6 +15,7 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use rayon::prelude::*;
 
 /// Sample encodings mixstage writes.
 #[derive(
@@ -75,6 +76,11 @@ pub trait AudioSource: Send {
     /// Reads up to `buf.len() / channels` frames into `buf` (interleaved); returns the number
     /// of frames read, 0 at the end of the stream.
     fn read(&mut self, buf: &mut [f32]) -> Result<usize>;
+    /// The WAV reader behind this source, if it is one (for its planar fast path,
+    /// [`WavReader::read_planar`]).
+    fn as_wav_mut(&mut self) -> Option<&mut WavReader> {
+        None
+    }
 }
 
 /// Largest channel count accepted from a file header (guards against hostile files).
@@ -314,9 +320,30 @@ impl AudioSource for WavReader {
         &self.info
     }
 
+    fn as_wav_mut(&mut self) -> Option<&mut WavReader> {
+        Some(self)
+    }
+
     fn read(&mut self, buf: &mut [f32]) -> Result<usize> {
         let ch = self.info.channels;
-        let want = ((buf.len() / ch) as u64).min(self.frames_left) as usize;
+        let want = self.read_raw(buf.len() / ch)?;
+        let (enc, raw) = (self.encoding, &self.raw);
+        let out = &mut buf[..want * ch];
+        match enc {
+            Encoding::Int(16) => decode_into::<2>(raw, 2, 0, out, dec_s16),
+            Encoding::Int(24) => decode_into::<3>(raw, 3, 0, out, dec_s24),
+            Encoding::Int(_) => decode_into::<4>(raw, 4, 0, out, dec_s32),
+            Encoding::Float(32) => decode_into::<4>(raw, 4, 0, out, dec_f32),
+            Encoding::Float(_) => decode_into::<8>(raw, 8, 0, out, dec_f64),
+        }
+        Ok(want)
+    }
+}
+
+impl WavReader {
+    /// Reads the raw bytes of up to `frames` frames into `self.raw`; returns the frames read.
+    fn read_raw(&mut self, frames: usize) -> Result<usize> {
+        let want = (frames as u64).min(self.frames_left) as usize;
         if want == 0 {
             return Ok(0);
         }
@@ -331,39 +358,177 @@ impl AudioSource for WavReader {
                 Error::io(&self.path, e)
             }
         })?;
-        let out = &mut buf[..want * ch];
-        match self.encoding {
-            Encoding::Int(16) => {
-                for (o, b) in out.iter_mut().zip(self.raw.chunks_exact(2)) {
-                    *o = i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0;
-                }
-            }
-            Encoding::Int(24) => {
-                for (o, b) in out.iter_mut().zip(self.raw.chunks_exact(3)) {
-                    let v = i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8;
-                    *o = v as f32 / 8_388_608.0;
-                }
-            }
-            Encoding::Int(_) => {
-                for (o, b) in out.iter_mut().zip(self.raw.chunks_exact(4)) {
-                    *o = (i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64 / 2_147_483_648.0)
-                        as f32;
-                }
-            }
-            Encoding::Float(32) => {
-                for (o, b) in out.iter_mut().zip(self.raw.chunks_exact(4)) {
-                    *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                }
-            }
-            Encoding::Float(_) => {
-                for (o, b) in out.iter_mut().zip(self.raw.chunks_exact(8)) {
-                    *o = f64::from_le_bytes(b.try_into().unwrap()) as f32;
-                }
-            }
-        }
         self.frames_left -= want as u64;
         Ok(want)
     }
+
+    /// Reads the next `frames` frames of only the channels `tracks` (0-based), decoding each
+    /// straight into its own buffer of `out` (one per entry of `tracks`, resized to `frames`;
+    /// frames past the end of the file are zero). Channels are decoded in parallel. Returns the
+    /// frames read from the file. A non-finite float sample is an error naming its channel.
+    pub fn read_planar(
+        &mut self,
+        tracks: &[usize],
+        out: &mut [Vec<f32>],
+        frames: usize,
+    ) -> Result<usize> {
+        let at = self
+            .info
+            .frames
+            .unwrap_or(0)
+            .saturating_sub(self.frames_left);
+        let got = self.read_raw(frames)?;
+        let (enc, raw, stride) = (self.encoding, &self.raw[..], self.bytes_per_frame);
+        let path = &self.path;
+        // Each worker decodes a share of the channels (a multiple of eight).
+        // Few channels (a mono source, read inside a parallel job already): one share.
+        let share = if tracks.len() < 16 {
+            tracks.len().max(1)
+        } else {
+            tracks
+                .len()
+                .div_ceil(rayon::current_num_threads())
+                .next_multiple_of(8)
+        };
+        out.par_chunks_mut(share)
+            .zip(tracks.par_chunks(share))
+            .try_for_each(|(outs, ts)| -> Result<()> {
+                for o in outs.iter_mut() {
+                    o.resize(frames, 0.0);
+                    o[got..].iter_mut().for_each(|x| *x = 0.0);
+                }
+                match enc {
+                    Encoding::Int(16) => decode_tracks::<2>(raw, stride, ts, outs, got, dec_s16),
+                    Encoding::Int(24) => decode_tracks::<3>(raw, stride, ts, outs, got, dec_s24),
+                    Encoding::Int(_) => decode_tracks::<4>(raw, stride, ts, outs, got, dec_s32),
+                    Encoding::Float(32) => decode_tracks::<4>(raw, stride, ts, outs, got, dec_f32),
+                    Encoding::Float(_) => decode_tracks::<8>(raw, stride, ts, outs, got, dec_f64),
+                }
+                if let Encoding::Float(_) = enc {
+                    for (o, &t) in outs.iter().zip(ts) {
+                        if let Some(f) = o[..got].iter().position(|x| !x.is_finite()) {
+                            return Err(Error::malformed(
+                                path.display().to_string(),
+                                format!(
+                                    "non-finite sample (NaN or infinity) in channel {} at frame {}; audio must be finite",
+                                    t + 1,
+                                    at + f as u64
+                                ),
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        Ok(got)
+    }
+}
+
+/// Decodes samples of `W` bytes found every `stride` bytes of `raw`, starting at `offset`,
+/// into `out` (one per stride; `raw` must hold `out.len()` strides).
+#[inline]
+fn decode_into<const W: usize>(
+    raw: &[u8],
+    stride: usize,
+    offset: usize,
+    out: &mut [f32],
+    conv: impl Fn([u8; W]) -> f32 + Copy,
+) {
+    if out.is_empty() {
+        return;
+    }
+    if stride == W {
+        // One channel: contiguous samples (this loop vectorises).
+        for (o, b) in out.iter_mut().zip(raw.chunks_exact(W)) {
+            *o = conv(b.try_into().expect("W bytes"));
+        }
+        return;
+    }
+    for (o, b) in out.iter_mut().zip(raw[offset..].chunks(stride)) {
+        *o = conv(b[..W].try_into().expect("W bytes"));
+    }
+}
+
+/// Decodes the first `frames` frames of channels `ts` (frames of `stride` bytes, samples of
+/// `W` bytes) of `raw` into `outs`. Eight consecutive channels are decoded together, eight
+/// frames at a time (a transpose the compiler keeps in registers); others one by one.
+fn decode_tracks<const W: usize>(
+    raw: &[u8],
+    stride: usize,
+    ts: &[usize],
+    outs: &mut [Vec<f32>],
+    frames: usize,
+    conv: impl Fn([u8; W]) -> f32 + Copy,
+) {
+    let mut k = 0;
+    while k < ts.len() {
+        let run = k + 8 <= ts.len() && (1..8).all(|j| ts[k + j] == ts[k] + j);
+        if run {
+            decode_run8::<W>(raw, stride, ts[k] * W, frames, &mut outs[k..k + 8], conv);
+            k += 8;
+        } else {
+            decode_into::<W>(raw, stride, ts[k] * W, &mut outs[k][..frames], conv);
+            k += 1;
+        }
+    }
+}
+
+/// [`decode_tracks`] for eight consecutive channels starting at byte `base` of each frame.
+// Index loops on purpose: in this form the compiler keeps the tile in registers.
+#[allow(clippy::needless_range_loop)]
+fn decode_run8<const W: usize>(
+    raw: &[u8],
+    stride: usize,
+    base: usize,
+    frames: usize,
+    outs: &mut [Vec<f32>],
+    conv: impl Fn([u8; W]) -> f32 + Copy,
+) {
+    let outs = &mut outs[..8];
+    let whole = frames / 8 * 8;
+    // Written so that the compiler keeps the 8 x 8 tile in registers (no memset/memcpy calls
+    // per tile); measured with callgrind at about 3 instructions per sample for 16-bit.
+    for f0 in (0..whole).step_by(8) {
+        let mut blk = [[0f32; 8]; 8];
+        for i in 0..8 {
+            let p = (f0 + i) * stride + base;
+            let row = &raw[p..p + 8 * W];
+            for j in 0..8 {
+                let mut b = [0u8; W];
+                for q in 0..W {
+                    b[q] = row[W * j + q];
+                }
+                blk[j][i] = conv(b);
+            }
+        }
+        for j in 0..8 {
+            outs[j][f0..f0 + 8].copy_from_slice(&blk[j]);
+        }
+    }
+    for (j, o) in outs.iter_mut().enumerate() {
+        let tail = &raw[whole * stride..];
+        decode_into::<W>(tail, stride, base + j * W, &mut o[whole..frames], conv);
+    }
+}
+
+fn dec_s16(b: [u8; 2]) -> f32 {
+    i16::from_le_bytes(b) as f32 / 32768.0
+}
+
+fn dec_s24(b: [u8; 3]) -> f32 {
+    (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
+}
+
+fn dec_s32(b: [u8; 4]) -> f32 {
+    (i32::from_le_bytes(b) as f64 / 2_147_483_648.0) as f32
+}
+
+fn dec_f32(b: [u8; 4]) -> f32 {
+    f32::from_le_bytes(b)
+}
+
+fn dec_f64(b: [u8; 8]) -> f32 {
+    f64::from_le_bytes(b) as f32
 }
 
 /// Reads from `src` until `buf` (interleaved) is full or the stream ends; returns the frames
@@ -772,6 +937,58 @@ mod tests {
 
     fn tmp() -> tempfile::TempDir {
         tempfile::tempdir().unwrap()
+    }
+
+    /// `read_planar` of any set of channels, in any order, equals the interleaved read, for
+    /// every sample format, across blocks whose length is not a multiple of the 8-frame tile,
+    /// and past the end of the file (zeros).
+    #[test]
+    fn planar_reads_equal_interleaved_reads() {
+        let d = tmp();
+        let (ch, frames) = (21usize, 1000usize);
+        let chans: Vec<Vec<f32>> = (0..ch)
+            .map(|c| {
+                (0..frames)
+                    .map(|f| (((c * 7919 + f * 104729) % 2001) as f32 / 1000.0 - 1.0) * 0.9)
+                    .collect()
+            })
+            .collect();
+        // Runs of 8 consecutive channels (0..8, 10..18), a reversed run, singles and repeats.
+        let picks: Vec<usize> = (0..8).chain(10..18).chain([20, 9, 8, 19, 3]).collect();
+        for fmt in [SampleFormat::S16, SampleFormat::S24, SampleFormat::F32] {
+            let p = d.path().join(format!("m{}.wav", fmt.bits()));
+            write_all(&p, 48000, &chans, fmt, 0).unwrap();
+            let (_, reference) = read_all(&p).unwrap();
+            let mut r = WavReader::open(&p).unwrap();
+            let mut out = vec![Vec::new(); picks.len()];
+            let mut pos = 0;
+            for n in [333usize, 7, 500, 300] {
+                let got = r.read_planar(&picks, &mut out, n).unwrap();
+                assert_eq!(got, n.min(frames - pos), "{fmt:?}");
+                for (k, &c) in picks.iter().enumerate() {
+                    assert_eq!(out[k].len(), n);
+                    for f in 0..n {
+                        let want = reference[c].get(pos + f).copied().unwrap_or(0.0);
+                        assert_eq!(out[k][f], want, "{fmt:?} channel {c} frame {}", pos + f);
+                    }
+                }
+                pos += got;
+            }
+        }
+    }
+
+    #[test]
+    fn planar_read_of_a_non_finite_float_names_channel_and_frame() {
+        let d = tmp();
+        let p = d.path().join("nan.wav");
+        let mut chans = vec![vec![0.0f32; 100]; 3];
+        chans[2][57] = f32::NAN;
+        write_all(&p, 48000, &chans, SampleFormat::F32, 0).unwrap();
+        let mut r = WavReader::open(&p).unwrap();
+        let mut out = vec![Vec::new(); 2];
+        r.read_planar(&[0, 2], &mut out, 50).unwrap();
+        let e = r.read_planar(&[0, 2], &mut out, 50).unwrap_err().to_string();
+        assert!(e.contains("channel 3") && e.contains("frame 57"), "{e}");
     }
 
     #[test]

@@ -189,6 +189,15 @@ impl Panner {
 
     /// Finds the facet containing `d` and the gains on its corners (not normalised).
     fn locate(&self, d: &Vec3) -> (usize, [f64; 4]) {
+        // First pass: the first facet whose edges all face `d` (a facet is rejected at its
+        // first edge that does not, so most cost one dot product).
+        for (fi, f) in self.facets.iter().enumerate() {
+            if f.edge_normals.iter().all(|e| e.dot(d) >= -EPS) {
+                if let Some(g) = facet_gains(f, &self.vertices, d) {
+                    return (fi, g);
+                }
+            }
+        }
         let mut best = (0usize, f64::NEG_INFINITY);
         for (fi, f) in self.facets.iter().enumerate() {
             let worst = f
@@ -196,11 +205,6 @@ impl Panner {
                 .iter()
                 .map(|e| e.dot(d))
                 .fold(f64::INFINITY, f64::min);
-            if worst >= -EPS {
-                if let Some(g) = facet_gains(f, &self.vertices, d) {
-                    return (fi, g);
-                }
-            }
             if worst > best.1 {
                 best = (fi, worst);
             }

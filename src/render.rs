@@ -17,6 +17,7 @@ use rayon::prelude::*;
 
 use crate::eq::Chain;
 use crate::error::{Error, Result};
+use crate::io::AudioSource;
 use crate::layout::Layout;
 use crate::panner::Panner;
 use crate::scene::{self, db_to_gain, group_name, Scene, Source};
@@ -26,48 +27,36 @@ mod timeline;
 pub use timeline::BlockGains;
 use timeline::TimelineState;
 
-/// The master file an ADM scene's items read their tracks from: read once per block, its
-/// used tracks de-interleaved for the items to copy.
+/// The master file an ADM scene's items read their tracks from: read once per block, only
+/// its used tracks decoded. While one block is mixed, the next is read and decoded beside it.
 struct Master {
-    src: Box<dyn crate::io::AudioSource>,
+    src: crate::io::WavReader,
     path: std::path::PathBuf,
     /// The file's tracks that items read, in slot order.
     tracks: Vec<usize>,
-    interleaved: Vec<f32>,
-    /// One buffer per slot.
+    /// The current block, one buffer per slot.
     planar: Vec<Vec<f32>>,
+    /// The next block, read ahead while the current one is mixed.
+    next: Vec<Vec<f32>>,
+    /// The outcome of reading `next` ahead, with the frames it was asked for.
+    ahead: Option<(usize, Result<()>)>,
 }
 
 impl Master {
-    fn read(&mut self, n: usize) -> Result<()> {
-        let ch = self.src.info().channels;
-        self.interleaved.resize(n * ch, 0.0);
-        let got = crate::io::read_frames(self.src.as_mut(), &mut self.interleaved[..n * ch])?;
-        if got < n {
-            self.interleaved[got * ch..]
-                .iter_mut()
-                .for_each(|x| *x = 0.0);
-        }
-        let inter = &self.interleaved;
-        let path = &self.path;
-        self.planar
-            .par_iter_mut()
-            .zip(self.tracks.par_iter())
-            .try_for_each(|(p, &t)| -> Result<()> {
-                p.resize(n, 0.0);
-                for (f, v) in p.iter_mut().enumerate() {
-                    let x = inter[f * ch + t];
-                    if !x.is_finite() {
-                        return Err(Error::Invalid(format!(
-                            "{}: a non-finite sample in track {} at frame {f} of the block",
-                            path.display(),
-                            t + 1
-                        )));
-                    }
-                    *v = x;
-                }
+    /// Makes the next `n` frames the current block (read now unless already read ahead).
+    fn advance(&mut self, n: usize) -> Result<()> {
+        match self.ahead.take() {
+            Some((m, r)) if m == n => {
+                r?;
+                std::mem::swap(&mut self.planar, &mut self.next);
                 Ok(())
-            })
+            }
+            Some(_) => unreachable!("a block read ahead has the size asked for"),
+            None => self
+                .src
+                .read_planar(&self.tracks, &mut self.planar, n)
+                .map(|_| ()),
+        }
     }
 }
 
@@ -160,6 +149,9 @@ enum Kind {
 
 struct Member {
     group: usize,
+    /// The slot of the master track this member mixes straight from (an ADM item, which
+    /// has no EQ), instead of copying it into `buf`.
+    direct: Option<usize>,
     /// Planar input block (1 channel for objects, the bed layout's channels for beds).
     buf: Vec<Vec<f32>>,
     eq: Vec<Chain>,
@@ -181,6 +173,9 @@ impl Member {
     /// Reads the next `n` frames of the source, applies the EQ and, for an object with an
     /// LFE send, low-passes the send.
     fn advance(&mut self, signal: &mut Signal, n: usize, shared: &[Vec<f32>]) -> Result<()> {
+        if self.direct.is_some() {
+            return Ok(());
+        }
         for b in self.buf.iter_mut() {
             b.resize(n, 0.0);
         }
@@ -269,7 +264,7 @@ impl Renderer {
         let mut block_gains: Option<BlockGains> = None;
         let mut master = match &scene.master {
             Some(p) => {
-                let src = crate::io::open_audio(p)?;
+                let src = crate::io::WavReader::open(p)?;
                 if src.info().sample_rate != rate {
                     return Err(Error::Invalid(format!(
                         "{}: {} Hz, but the scene renders at {rate} Hz",
@@ -281,8 +276,9 @@ impl Renderer {
                     src,
                     path: p.clone(),
                     tracks: Vec::new(),
-                    interleaved: Vec::new(),
                     planar: Vec::new(),
+                    next: Vec::new(),
+                    ahead: None,
                 })
             }
             None => None,
@@ -345,6 +341,7 @@ impl Renderer {
                         None => {
                             m.tracks.push(*index);
                             m.planar.push(vec![0.0; BLOCK]);
+                            m.next.push(vec![0.0; BLOCK]);
                             m.tracks.len() - 1
                         }
                     };
@@ -367,9 +364,14 @@ impl Renderer {
                         layout.name
                     )));
                 }
+                let direct = match signal {
+                    Signal::Track(slot) => Some(slot),
+                    _ => None,
+                };
                 signals.push(signal);
                 members.push(Member {
                     group: groups.iter().position(|x| x == g).expect("admitted group"),
+                    direct,
                     buf: vec![vec![0.0; BLOCK]],
                     eq: vec![Chain::new(&[], rate)],
                     static_gain: db_to_gain(scene.master_gain_db),
@@ -399,6 +401,7 @@ impl Renderer {
             signals.push(signal);
             members.push(Member {
                 group: groups.iter().position(|x| x == g).expect("admitted group"),
+                direct: None,
                 buf: vec![vec![0.0; BLOCK]],
                 eq: vec![Chain::new(&ob.eq, rate)],
                 static_gain: db_to_gain(ob.gain_db + scene.master_gain_db),
@@ -466,6 +469,7 @@ impl Renderer {
             signals.push(signal);
             members.push(Member {
                 group: groups.iter().position(|x| x == g).expect("admitted group"),
+                direct: None,
                 buf: vec![vec![0.0; BLOCK]; n_in],
                 eq: (0..n_in).map(|_| Chain::new(&bed.eq, rate)).collect(),
                 static_gain: db_to_gain(bed.gain_db + scene.master_gain_db),
@@ -534,7 +538,7 @@ impl Renderer {
         while self.pos < frame {
             let n = ((frame - self.pos) as usize).min(BLOCK);
             if let Some(m) = self.master.as_mut() {
-                m.read(n)?;
+                m.advance(n)?;
             }
             let shared: &[Vec<f32>] = self.master.as_ref().map(|m| &m.planar[..]).unwrap_or(&[]);
             self.members
@@ -573,16 +577,41 @@ impl Renderer {
         if n == 0 {
             return Ok(0);
         }
+        let Some(mut master) = self.master.take() else {
+            self.process(n, &[])?;
+            return Ok(n);
+        };
+        let r = master.advance(n).and_then(|()| {
+            // Read the next block while this one is mixed.
+            let ahead = ((self.remaining() - n as u64) as usize).min(BLOCK);
+            let Master {
+                src,
+                tracks,
+                planar,
+                next,
+                ahead: slot,
+                ..
+            } = &mut master;
+            let (done, read) = rayon::join(
+                || self.process(n, planar),
+                || (ahead > 0).then(|| src.read_planar(tracks, next, ahead).map(|_| ())),
+            );
+            *slot = read.map(|r| (ahead, r));
+            done
+        });
+        self.master = Some(master);
+        r?;
+        Ok(n)
+    }
+
+    /// Mixes the next `n` frames, reading master tracks from `shared` (the current block).
+    fn process(&mut self, n: usize, shared: &[Vec<f32>]) -> Result<()> {
         let rate = self.sample_rate as f64;
         let pos = self.pos;
         let t0 = pos as f64 / rate;
         let t1 = (pos + n as u64) as f64 / rate;
         let panner = &self.panner;
         let lfe_channels = self.layout.lfe_channels();
-        if let Some(m) = self.master.as_mut() {
-            m.read(n)?;
-        }
-        let shared: &[Vec<f32>] = self.master.as_ref().map(|m| &m.planar[..]).unwrap_or(&[]);
         let block_gains = self.block_gains.as_ref();
         self.members
             .par_iter_mut()
@@ -716,6 +745,10 @@ impl Renderer {
                             continue;
                         }
                         let chans = m.active.len();
+                        let src = match m.direct {
+                            Some(slot) => &shared[slot],
+                            None => &m.buf[0],
+                        };
                         for (k, lohi) in m.bounds.chunks(2).enumerate() {
                             let g0 = m.points[2 * k * chans + c];
                             let g1 = m.points[(2 * k + 1) * chans + c];
@@ -723,7 +756,7 @@ impl Renderer {
                                 continue;
                             }
                             let (lo, hi) = (lohi[0], lohi[1]);
-                            mix_ramp(&mut dst[lo..hi], &m.buf[0][lo..hi], g0, g1, ramp_table);
+                            mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
                         }
                     }
                     Kind::Bed { out, .. } => {
@@ -748,12 +781,24 @@ impl Renderer {
             self.mix[c] = mix;
         }
         self.pos += n as u64;
-        Ok(n)
+        Ok(())
     }
 
     /// The full mix of the last block, planar (one Vec per output channel).
     pub fn mix(&self) -> &[Vec<f32>] {
         &self.mix
+    }
+
+    /// Swaps output `w` of the last block (0 the mix, then stem `w - 1`) with `planar`, so the
+    /// caller owns it while the next block renders into the buffers it gave back (any size:
+    /// each block resizes them).
+    pub fn swap_output(&mut self, w: usize, planar: &mut Vec<Vec<f32>>) {
+        let mine = if w == 0 {
+            &mut self.mix
+        } else {
+            &mut self.stem_bufs[w - 1]
+        };
+        std::mem::swap(mine, planar);
     }
 
     /// Stem `g` (index into [`Renderer::groups`]) of the last block, planar.
@@ -795,8 +840,34 @@ fn key_between<K>(keys: &[K], time: impl Fn(&K) -> f64, t0: f64, t1: f64) -> boo
 }
 
 /// Adds `src` times a gain ramping linearly from `g0` to `g1` over the slice into `dst`.
+///
+/// On x86-64 CPUs with AVX2 the same loop runs compiled for AVX2 (8 lanes instead of SSE2's
+/// 4). The arithmetic is the same (a multiply and an add per sample, never fused), so the
+/// result is bit-identical either way.
 #[inline]
 fn mix_ramp(dst: &mut [f32], src: &[f32], g0: f64, g1: f64, ramp: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { mix_ramp_avx2(dst, src, g0, g1, ramp) };
+        return;
+    }
+    mix_ramp_portable(dst, src, g0, g1, ramp);
+}
+
+/// [`mix_ramp`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn mix_ramp_avx2(dst: &mut [f32], src: &[f32], g0: f64, g1: f64, ramp: &[f32]) {
+    mix_ramp_portable(dst, src, g0, g1, ramp);
+}
+
+/// The loop of [`mix_ramp`], inlined into each instruction-set variant.
+#[inline(always)]
+fn mix_ramp_portable(dst: &mut [f32], src: &[f32], g0: f64, g1: f64, ramp: &[f32]) {
     let len = dst.len();
     let (g0, dg) = (g0 as f32, ((g1 - g0) / len as f64) as f32);
     for ((d, &x), &r) in dst.iter_mut().zip(src).zip(&ramp[..len]) {
@@ -903,21 +974,31 @@ pub fn render_to_files(
     // competing with the workers for the cores while they wait between blocks.
     let done = rayon::scope(|_| -> Result<u64> {
         let mut done = 0;
-        let mut inter = vec![0f32; BLOCK * ch];
+        // Block k is interleaved and written while block k + 1 is rendered: the renderer's
+        // output buffers are swapped out after each block (planar, one set per file).
+        let mut last: Vec<Vec<Vec<f32>>> = vec![vec![Vec::new(); ch]; writers.len()];
+        let mut inter = Vec::<f32>::with_capacity(BLOCK * ch);
+        let mut pending = 0;
         loop {
-            let n = r.next_block()?;
+            let (wrote, rendered) = rayon::join(
+                || -> Result<()> {
+                    for (w, planar) in writers.iter_mut().zip(&last) {
+                        interleave(planar, pending, &mut inter);
+                        w.write(&inter)?;
+                    }
+                    Ok(())
+                },
+                || r.next_block(),
+            );
+            wrote?;
+            let n = rendered?;
             if n == 0 {
                 break;
             }
-            for (w, planar) in writers.iter_mut().enumerate() {
-                let src = if w == 0 { r.mix() } else { r.stem(w - 1) };
-                for (c, chan) in src.iter().enumerate() {
-                    for f in 0..n {
-                        inter[f * ch + c] = chan[f];
-                    }
-                }
-                planar.write(&inter[..n * ch])?;
+            for (w, planar) in last.iter_mut().enumerate() {
+                r.swap_output(w, planar);
             }
+            pending = n;
             done += n as u64;
             progress(done, total);
         }
@@ -935,6 +1016,17 @@ pub fn render_to_files(
         clipped: stats[0].clipped.clone(),
         files: paths,
     })
+}
+
+/// Interleaves the first `n` frames of planar `src` into `out` (resized to fit).
+fn interleave(src: &[Vec<f32>], n: usize, out: &mut Vec<f32>) {
+    let ch = src.len();
+    out.resize(n * ch, 0.0);
+    for (c, chan) in src.iter().enumerate() {
+        for (f, &x) in chan[..n].iter().enumerate() {
+            out[f * ch + c] = x;
+        }
+    }
 }
 
 /// The file name of a stem: `mix.wav` + `dialogue` -> `mix.dialogue.wav`.

@@ -175,6 +175,20 @@ impl FileSource {
     /// (`pick[k]` = file channel for `out[k]`); past the end of the file, silence.
     pub fn fill(&mut self, pick: &[usize], out: &mut [Vec<f32>]) -> Result<()> {
         let n = out.first().map(|o| o.len()).unwrap_or(0);
+        if let Some(wav) = self.reader.as_wav_mut() {
+            // WAV: decode only the picked channels, straight into their buffers.
+            let got = if self.ended {
+                for o in out.iter_mut() {
+                    o.iter_mut().for_each(|x| *x = 0.0);
+                }
+                0
+            } else {
+                wav.read_planar(pick, out, n)?
+            };
+            self.ended |= got < n;
+            self.position += got as u64;
+            return Ok(());
+        }
         let ch = self.channels;
         self.interleaved.resize(n * ch, 0.0);
         let got = if self.ended {
