@@ -609,6 +609,10 @@ pub struct WavWriter {
     stats: WriteStats,
     dither: u64,
     bytes: Vec<u8>,
+    /// Chunks written between `fmt ` and `data` (serialised, padded).
+    extra: Vec<u8>,
+    /// The form type of a file past 4 GiB: `RF64`, or `BW64` for ADM masters.
+    big_id: [u8; 4],
 }
 
 /// Size of the RIFF header we write before the data: RIFF(12) + JUNK(8+28) + fmt(8+40) + data(8).
@@ -623,6 +627,32 @@ impl WavWriter {
         channels: usize,
         format: SampleFormat,
         channel_mask: u32,
+    ) -> Result<WavWriter> {
+        Self::create_with_chunks(target, sample_rate, channels, format, channel_mask, &[])
+    }
+
+    /// [`WavWriter::create`] for a BW64 file (an ADM master): `chunks` (such as `bext`,
+    /// `chna` and `axml`) are written between `fmt ` and `data`, and a file past 4 GiB
+    /// becomes `BW64` with a `ds64` chunk (ITU-R BS.2088) instead of `RF64`.
+    pub fn create_bw64(
+        target: &Path,
+        sample_rate: u32,
+        channels: usize,
+        format: SampleFormat,
+        chunks: &[([u8; 4], Vec<u8>)],
+    ) -> Result<WavWriter> {
+        let mut w = Self::create_with_chunks(target, sample_rate, channels, format, 0, chunks)?;
+        w.big_id = *b"BW64";
+        Ok(w)
+    }
+
+    fn create_with_chunks(
+        target: &Path,
+        sample_rate: u32,
+        channels: usize,
+        format: SampleFormat,
+        channel_mask: u32,
+        chunks: &[([u8; 4], Vec<u8>)],
     ) -> Result<WavWriter> {
         if channels == 0 || channels > MAX_CHANNELS {
             return Err(Error::Invalid(format!(
@@ -655,8 +685,27 @@ impl WavWriter {
             },
             dither: 0x2545_F491_4F6C_DD1D,
             bytes: Vec::new(),
+            extra: Vec::new(),
+            big_id: *b"RF64",
         };
-        let header = header_bytes(sample_rate, channels, format, channel_mask, 0, false);
+        for (id, body) in chunks {
+            w.extra.extend_from_slice(id);
+            w.extra
+                .extend_from_slice(&(body.len() as u32).to_le_bytes());
+            w.extra.extend_from_slice(body);
+            if body.len() % 2 == 1 {
+                w.extra.push(0);
+            }
+        }
+        let header = header_bytes(
+            sample_rate,
+            channels,
+            format,
+            channel_mask,
+            0,
+            None,
+            &w.extra,
+        );
         w.write_raw(&header)?;
         Ok(w)
     }
@@ -754,14 +803,15 @@ impl WavWriter {
         if self.data_bytes % 2 == 1 {
             out.write_all(&[0]).map_err(|e| Error::io(&self.temp, e))?;
         }
-        let big = self.data_bytes + HEADER_LEN > u32::MAX as u64;
+        let big = self.data_bytes + HEADER_LEN + self.extra.len() as u64 > u32::MAX as u64;
         let header = header_bytes(
             sample_rate,
             self.channels,
             self.format,
             channel_mask,
             self.data_bytes,
-            big,
+            big.then_some(self.big_id),
+            &self.extra,
         );
         let mut file = out
             .into_inner()
@@ -857,12 +907,14 @@ fn header_bytes(
     format: SampleFormat,
     mask: u32,
     data: u64,
-    rf64: bool,
+    big: Option<[u8; 4]>,
+    extra: &[u8],
 ) -> Vec<u8> {
-    let mut h = Vec::with_capacity(HEADER_LEN as usize);
-    let riff_size = HEADER_LEN - 8 + data + (data & 1);
-    if rf64 {
-        h.extend_from_slice(b"RF64");
+    let rf64 = big.is_some();
+    let mut h = Vec::with_capacity(HEADER_LEN as usize + extra.len());
+    let riff_size = HEADER_LEN + extra.len() as u64 - 8 + data + (data & 1);
+    if let Some(id) = big {
+        h.extend_from_slice(&id);
         h.extend_from_slice(&u32::MAX.to_le_bytes());
     } else {
         h.extend_from_slice(b"RIFF");
@@ -902,9 +954,10 @@ fn header_bytes(
     h.extend_from_slice(&sub.to_le_bytes());
     h.extend_from_slice(&[0, 0]);
     h.extend_from_slice(&GUID_TAIL);
+    h.extend_from_slice(extra);
     h.extend_from_slice(b"data");
     h.extend_from_slice(&(if rf64 { u32::MAX } else { data as u32 }).to_le_bytes());
-    debug_assert_eq!(h.len() as u64, HEADER_LEN);
+    debug_assert_eq!(h.len() as u64, HEADER_LEN + extra.len() as u64);
     h
 }
 
@@ -967,9 +1020,9 @@ mod tests {
                 assert_eq!(got, n.min(frames - pos), "{fmt:?}");
                 for (k, &c) in picks.iter().enumerate() {
                     assert_eq!(out[k].len(), n);
-                    for f in 0..n {
+                    for (f, &got) in out[k].iter().enumerate() {
                         let want = reference[c].get(pos + f).copied().unwrap_or(0.0);
-                        assert_eq!(out[k][f], want, "{fmt:?} channel {c} frame {}", pos + f);
+                        assert_eq!(got, want, "{fmt:?} channel {c} frame {}", pos + f);
                     }
                 }
                 pos += got;
@@ -987,7 +1040,10 @@ mod tests {
         let mut r = WavReader::open(&p).unwrap();
         let mut out = vec![Vec::new(); 2];
         r.read_planar(&[0, 2], &mut out, 50).unwrap();
-        let e = r.read_planar(&[0, 2], &mut out, 50).unwrap_err().to_string();
+        let e = r
+            .read_planar(&[0, 2], &mut out, 50)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("channel 3") && e.contains("frame 57"), "{e}");
     }
 
@@ -1072,7 +1128,7 @@ mod tests {
     #[test]
     fn rf64_header_is_read_back() {
         // A large header is written only past 4 GiB; check the RF64 form through its bytes.
-        let h = header_bytes(48000, 2, SampleFormat::F32, 3, 8 * 10, true);
+        let h = header_bytes(48000, 2, SampleFormat::F32, 3, 8 * 10, Some(*b"RF64"), &[]);
         let d = tmp();
         let p = d.path().join("r.wav");
         let mut bytes = h.clone();

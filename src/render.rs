@@ -148,6 +148,8 @@ enum Kind {
 }
 
 struct Member {
+    /// The scene element this member renders.
+    origin: Origin,
     group: usize,
     /// The slot of the master track this member mixes straight from (an ADM item, which
     /// has no EQ), instead of copying it into `buf`.
@@ -195,6 +197,27 @@ impl Member {
         }
         Ok(())
     }
+}
+
+/// The scene element behind one of a render's sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// `scene.objects[i]`.
+    Object(usize),
+    /// `scene.beds[i]`.
+    Bed(usize),
+}
+
+/// One source's signal in the last block read by [`Renderer::advance_sources`].
+pub struct SourceBlock<'a> {
+    /// Which object or bed.
+    pub origin: Origin,
+    /// The signal after the source's EQ, before any gain: one buffer for an object, one
+    /// per bed channel for a bed.
+    pub signal: &'a [Vec<f32>],
+    /// An object's LFE send signal (its signal low-passed at [`LFE_SEND_CUTOFF_HZ`]), when
+    /// it has a send and the output layout has an LFE.
+    pub lfe: Option<&'a [f32]>,
 }
 
 /// A prepared render of a scene onto a layout, producing blocks on demand.
@@ -370,6 +393,7 @@ impl Renderer {
                 };
                 signals.push(signal);
                 members.push(Member {
+                    origin: Origin::Object(i),
                     group: groups.iter().position(|x| x == g).expect("admitted group"),
                     direct,
                     buf: vec![vec![0.0; BLOCK]],
@@ -400,6 +424,7 @@ impl Renderer {
             };
             signals.push(signal);
             members.push(Member {
+                origin: Origin::Object(i),
                 group: groups.iter().position(|x| x == g).expect("admitted group"),
                 direct: None,
                 buf: vec![vec![0.0; BLOCK]],
@@ -468,6 +493,7 @@ impl Renderer {
             };
             signals.push(signal);
             members.push(Member {
+                origin: Origin::Bed(i),
                 group: groups.iter().position(|x| x == g).expect("admitted group"),
                 direct: None,
                 buf: vec![vec![0.0; BLOCK]; n_in],
@@ -787,6 +813,45 @@ impl Renderer {
     /// The full mix of the last block, planar (one Vec per output channel).
     pub fn mix(&self) -> &[Vec<f32>] {
         &self.mix
+    }
+
+    /// Reads the next block of every source, with its EQ, without panning or mixing (for
+    /// writing the sources out, as `adm export` does). Returns the frames read (0 at the
+    /// end); the signals are then in [`Renderer::sources`]. Not for ADM masters, whose items
+    /// read the master's tracks in place.
+    pub fn advance_sources(&mut self) -> Result<usize> {
+        let n = (self.remaining() as usize).min(BLOCK);
+        if n == 0 {
+            return Ok(0);
+        }
+        if self.master.is_some() {
+            return Err(Error::Invalid(
+                "an ADM master's tracks are read in place, not as separate sources".into(),
+            ));
+        }
+        self.members
+            .par_iter_mut()
+            .zip(self.signals.par_iter_mut())
+            .try_for_each(|(m, sig)| m.advance(sig, n, &[]))?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+
+    /// The sources' signals of the last [`Renderer::advance_sources`] block, in scene order
+    /// (objects, then beds; muted and filtered-out elements are absent).
+    pub fn sources(&self) -> impl Iterator<Item = SourceBlock<'_>> {
+        self.members.iter().map(|m| SourceBlock {
+            origin: m.origin,
+            signal: &m.buf,
+            lfe: match &m.kind {
+                Kind::Object {
+                    lfe: Some(_),
+                    lfe_buf,
+                    ..
+                } => Some(&lfe_buf[..]),
+                _ => None,
+            },
+        })
     }
 
     /// Swaps output `w` of the last block (0 the mix, then stem `w - 1`) with `planar`, so the

@@ -249,3 +249,72 @@ fn a_master_renders_bit_identically_on_one_and_two_threads() {
     }
     assert!(outs[0] == outs[1], "renders differ between 1 and 2 threads");
 }
+
+#[test]
+fn adm_export_writes_a_master_that_renders_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/speaker-walk.ron");
+    let out = dir.path().join("walk-adm.wav");
+    let v = json(&run(&[
+        "adm",
+        "export",
+        scene.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(v["frames"], 11 * 48000);
+    assert!(v["tracks"].as_u64().unwrap() >= 1 && v["blocks"].as_u64().unwrap() >= 1);
+    assert_eq!(v["clipped"], 0);
+    // The export is a master: adm info reads it without warnings, render renders it.
+    let info = json(&run(&["adm", "info", out.to_str().unwrap(), "--json"]));
+    assert_eq!(info["warnings"], serde_json::json!([]));
+    let mix = dir.path().join("mix.wav");
+    let o = run(&[
+        "render",
+        out.to_str().unwrap(),
+        "--layout",
+        "5.1",
+        "-q",
+        "-o",
+        mix.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A master is not a scene; s16 is not an export format; nothing written either time.
+    let bad = dir.path().join("bad.wav");
+    let o = run(&[
+        "adm",
+        "export",
+        master().to_str().unwrap(),
+        "-o",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("takes a RON scene"));
+    let o = run(&[
+        "adm",
+        "export",
+        scene.to_str().unwrap(),
+        "-o",
+        bad.to_str().unwrap(),
+        "--format",
+        "s16",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!bad.exists());
+    // Writing over the scene itself is refused.
+    let o = run(&[
+        "adm",
+        "export",
+        scene.to_str().unwrap(),
+        "-o",
+        scene.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(std::fs::read_to_string(&scene).unwrap().contains("Scene("));
+}

@@ -12,6 +12,7 @@
 
 pub mod bw64;
 pub mod common;
+pub mod export;
 pub mod model;
 pub mod select;
 pub mod xml;

@@ -110,6 +110,47 @@ Exit codes: 0 ok, 1 error (the file is not a readable ADM master)."
     /// Print the master's axml chunk (the BS.2076 XML) on stdout.
     #[command(after_help = "Example:\n  mixstage adm xml master.wav > master.xml")]
     Xml(XmlArgs),
+    /// Write a RON scene as an ADM BWF master (EBU Tech 3392 production profile): one mono
+    /// track per object with its EQ applied, position and gain automation as BS.2076 blocks,
+    /// beds as DirectSpeakers packs (BS.2094 common definitions where they exist), groups as
+    /// audioContents (dialogue marked), objects' LFE sends summed into an LFE track per group.
+    #[command(
+        after_help = "Examples:\n  mixstage adm export scenes/demo.ron -o demo-adm.wav\n  \
+mixstage adm export scenes/demo.ron -o demo-adm.wav --format f32 --json\n  \
+mixstage render demo-adm.wav --layout 7.1.4 -o check.wav   # render the export as BS.2127 does\n\n\
+Only the `ebu` profile is written today. Exit codes: 0 ok, 1 error (nothing is written under the\n\
+output name), 2 usage error."
+    )]
+    Export(ExportArgs),
+}
+
+/// ADM profiles `adm export` can write.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum Profile {
+    /// EBU Tech 3392 production profile: BS.2076-1 structures, polar blocks, common
+    /// definitions for beds (read strictly by the EBU ADM Renderer).
+    Ebu,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The RON scene.
+    scene: PathBuf,
+    /// The ADM BWF master to write (a temporary file renamed when complete).
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Metadata profile.
+    #[arg(long, value_enum, default_value_t = Profile::Ebu)]
+    profile: Profile,
+    /// Sample format of the tracks: s24 or f32.
+    #[arg(long, value_enum, default_value_t = mixstage::io::SampleFormat::S24)]
+    format: mixstage::io::SampleFormat,
+    /// Print a JSON summary: {"output", "objects", "tracks", "blocks", "frames", "clipped"}.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -145,7 +186,48 @@ pub fn run(c: AdmCommand) -> Result<i32> {
             }
         }
         AdmCommand::Info(a) => info(a),
+        AdmCommand::Export(a) => export(a),
     }
+}
+
+fn export(a: ExportArgs) -> Result<i32> {
+    if adm::is_wav(&a.scene) {
+        bail!(
+            "{}: is a WAV file; adm export takes a RON scene (to re-render a master, use `mixstage render`)",
+            a.scene.display()
+        );
+    }
+    let scene = Scene::load(&a.scene)?;
+    let Profile::Ebu = a.profile;
+    let pb = super::progress(0, a.quiet || a.json, "exporting");
+    let opts = adm::export::ExportOptions { format: a.format };
+    let s = adm::export::export(&scene, &a.output, &opts, |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })?;
+    pb.finish_and_clear();
+    if a.json {
+        println!(
+            "{}",
+            json!({"output": a.output, "objects": s.objects, "tracks": s.tracks,
+                   "blocks": s.blocks, "frames": s.frames, "clipped": s.clipped})
+        );
+    } else if !a.quiet {
+        eprintln!(
+            "wrote {}: {} audioObjects, {} tracks, {} object blocks, {:.2} s{}",
+            a.output.display(),
+            s.objects,
+            s.tracks,
+            s.blocks,
+            s.frames as f64 / scene.sample_rate as f64,
+            if s.clipped > 0 {
+                format!(", {} samples clipped at 24 bits", s.clipped)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(0)
 }
 
 fn secs(t: Option<mixstage::time::Time>) -> Option<f64> {

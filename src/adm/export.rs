@@ -1,0 +1,915 @@
+//! `adm export`: a RON scene written as an ADM BWF master (EBU Tech 3392 production profile:
+//! BS.2076-1 structures, polar object blocks, BS.2094 common definitions for beds where one
+//! exists), so that BS.2127 renderers (the EBU ADM Renderer, the EAR Production Suite) and
+//! DAWs can take the mix on.
+//!
+//! What becomes what:
+//! - each object: one mono track (its source with its EQ; ADM has no EQ) and one Objects
+//!   pack and channel whose audioBlockFormats follow the scene's path: a block boundary at
+//!   every keyframe and wherever the direction would otherwise turn more than
+//!   [`MAX_TURN_DEG`] or the gain change more than [`MAX_FADE_DB`] within a block, so that
+//!   BS.2127's linear ramp over each block follows the scene (the renderer's own rule).
+//!   Gain and gain automation (with the scene's master gain) are the blocks' `gain`. A
+//!   `Step` keyframe becomes a block ending at the step with the old value and a one-tick
+//!   block with `jumpPosition` starting at it;
+//! - block boundaries lie on an exact decimal grid of [`GRID_HZ`] ticks per second
+//!   (0.000125 s, six samples at 48 kHz), and each block's duration is exactly the next
+//!   block's rtime minus its own, so renderers read the blocks as continuous;
+//! - each object's LFE send: summed, per group, into one LFE DirectSpeakers track (its send
+//!   low-passed as the renderer does, with the object's gains);
+//! - each bed: one track per channel (its EQ and gain automation applied to the audio) and
+//!   a DirectSpeakers pack: the BS.2094 common definition with the same speakers where one
+//!   exists (stereo, 5.1, 7.1, 7.1.4, 22.2, ...), a custom pack otherwise (9.1.6 has none);
+//! - each group: an audioContent, marked as dialogue (`dialogue` 1) when the group is
+//!   called `dialogue` (or `dialog...`, `dx`), as music or effects content otherwise.
+//!
+//! The file is RIFF with `bext`, `chna` and `axml` before `data` (BW64 with `ds64` past
+//! 4 GiB), written to a temporary file renamed at the end.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::model::Adm;
+use crate::error::{Error, Result};
+use crate::geometry;
+use crate::io::{SampleFormat, WavWriter};
+use crate::layout::Layout;
+use crate::render::{Origin, RenderOptions, Renderer};
+use crate::scene::{self, db_to_gain, group_name, Interp, Scene};
+
+/// Block boundaries are multiples of 1 / GRID_HZ seconds.
+pub const GRID_HZ: i64 = 8000;
+
+/// Largest change of direction within one exported block, in degrees.
+pub const MAX_TURN_DEG: f64 = 0.5;
+
+/// Largest change of gain within one exported block, in dB.
+pub const MAX_FADE_DB: f64 = 0.25;
+
+/// What to write.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportOptions {
+    /// Sample format of the tracks (24-bit PCM or 32-bit float).
+    pub format: SampleFormat,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            format: SampleFormat::S24,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportSummary {
+    /// audioObjects written (objects, beds and LFE tracks).
+    pub objects: usize,
+    /// Tracks in the file.
+    pub tracks: usize,
+    /// audioBlockFormats of the objects.
+    pub blocks: usize,
+    /// Frames of audio.
+    pub frames: u64,
+    /// Samples clipped by 24-bit output, over all tracks.
+    pub clipped: u64,
+}
+
+/// One planned object block: [start, end) in grid ticks, with its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedBlock {
+    /// Start tick.
+    pub start: i64,
+    /// End tick.
+    pub end: i64,
+    /// Azimuth in degrees (ADM: positive to the left).
+    pub azimuth: f64,
+    /// Elevation in degrees.
+    pub elevation: f64,
+    /// Linear gain.
+    pub gain: f64,
+    /// `jumpPosition` 1 with interpolationLength 0: the block starts at its own gains.
+    pub jump: bool,
+}
+
+/// The blocks of an object lasting `end` ticks, with `extra_db` (object and master gain)
+/// added to its automation.
+pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64) -> Vec<PlannedBlock> {
+    let tick = |t: f64| ((t * GRID_HZ as f64).round() as i64).clamp(0, end);
+    let secs = |k: i64| k as f64 / GRID_HZ as f64;
+    let mut steps: Vec<i64> = Vec::new();
+    let mut cuts: Vec<i64> = vec![0, end];
+    let pos_steps = ob
+        .position
+        .iter()
+        .skip(1)
+        .filter(|k| k.interp == Interp::Step);
+    let gain_steps = ob.gain.iter().skip(1).filter(|k| k.interp == Interp::Step);
+    for t in pos_steps.map(|k| k.time).chain(gain_steps.map(|k| k.time)) {
+        let k = tick(t);
+        if k > 0 && k < end {
+            steps.push(k);
+        }
+    }
+    steps.sort_unstable();
+    steps.dedup();
+    for k in ob
+        .position
+        .iter()
+        .map(|k| k.time)
+        .chain(ob.gain.iter().map(|k| k.time))
+    {
+        cuts.push(tick(k));
+    }
+    // The first block is one tick long and holds the start (BS.2127 does not ramp into a
+    // first block); every step gets a one-tick jump block.
+    cuts.push(1.min(end));
+    for &s in &steps {
+        cuts.push(s);
+        cuts.push((s + 1).min(end));
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let is_step = |k: i64| steps.binary_search(&k).is_ok();
+    // The value a block ending at tick k ramps to: just before k when k is a step.
+    let value_at = |k: i64, before: bool| {
+        let t = if before {
+            secs(k) - 0.25 / GRID_HZ as f64
+        } else {
+            secs(k)
+        };
+        let d = scene::position_at(&ob.position, t);
+        let db = scene::gain_db_at(&ob.gain, t) + extra_db;
+        (d, db)
+    };
+    let mut bounds = vec![cuts[0]];
+    for w in cuts.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if b - a <= 1 || is_step(a) && b == a + 1 {
+            bounds.push(b);
+            continue;
+        }
+        // Measure the path (and the fade) over 32 sub-steps, then split evenly.
+        let (mut turn, mut fade) = (0.0, 0.0);
+        let mut last = value_at(a, false);
+        for j in 1..=32 {
+            let t = a as f64 + (b - a) as f64 * j as f64 / 32.0;
+            let t = if j == 32 && is_step(b) {
+                secs(b) - 0.25 / GRID_HZ as f64
+            } else {
+                t / GRID_HZ as f64
+            };
+            let now = (
+                scene::position_at(&ob.position, t),
+                scene::gain_db_at(&ob.gain, t) + extra_db,
+            );
+            turn += geometry::angle_between(&last.0, &now.0).to_degrees();
+            fade += (now.1 - last.1).abs();
+            last = now;
+        }
+        let m = ((turn / MAX_TURN_DEG).max(fade / MAX_FADE_DB).ceil() as i64).clamp(1, b - a);
+        for j in 1..=m {
+            bounds.push(a + (b - a) * j / m);
+        }
+    }
+    bounds.dedup();
+    bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let (a, b) = (w[0], w[1]);
+            let jump = i == 0 || is_step(a);
+            let (d, db) = if jump {
+                value_at(a, false)
+            } else {
+                value_at(b, is_step(b))
+            };
+            let (az, el, _) = geometry::cartesian_to_polar(d);
+            PlannedBlock {
+                start: a,
+                end: b,
+                azimuth: clean(az),
+                elevation: clean(el),
+                gain: db_to_gain(db),
+                jump,
+            }
+        })
+        .collect()
+}
+
+/// Rounds away float noise (1e-12 degrees) so the XML stays readable.
+fn clean(x: f64) -> f64 {
+    let r = (x * 1e9).round() / 1e9;
+    if r == 0.0 {
+        0.0
+    } else {
+        r
+    }
+}
+
+/// True for the group names exported as dialogue content.
+pub fn is_dialogue_group(g: &str) -> bool {
+    let g = g.to_ascii_lowercase();
+    g.starts_with("dialog") || g == "dx"
+}
+
+/// A time in grid ticks as BS.2076 `hh:mm:ss.ffffff` (exact: a tick is 0.000125 s).
+pub fn format_ticks(k: i64) -> String {
+    let micros = k * (1_000_000 / GRID_HZ);
+    let (s, us) = (micros / 1_000_000, micros % 1_000_000);
+    format!("{:02}:{:02}:{:02}.{:06}", s / 3600, s / 60 % 60, s % 60, us)
+}
+
+/// The BS.2094 common DirectSpeakers pack with exactly `layout`'s speakers, if one exists:
+/// its ID and, per speaker of the layout, the common audioChannelFormat ID.
+pub fn common_pack_for(layout: &Layout) -> Option<(String, Vec<String>)> {
+    let defs = super::common::definitions();
+    let labels: Vec<String> = layout.speakers.iter().map(|s| s.label.clone()).collect();
+    'packs: for p in &defs.packs {
+        if p.type_def != Some(super::model::TypeDef::DirectSpeakers)
+            || !p.packs.is_empty()
+            || p.channels.len() != labels.len()
+        {
+            continue;
+        }
+        let mut ids = Vec::new();
+        for want in &labels {
+            let hit = p
+                .channels
+                .iter()
+                .find(|c| channel_label(defs, c).is_some_and(|l| same_label(&l, want)));
+            match hit {
+                Some(c) => ids.push(c.clone()),
+                None => continue 'packs,
+            }
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        if unique.len() == ids.len() {
+            return Some((p.id.clone(), ids));
+        }
+    }
+    None
+}
+
+fn channel_label(defs: &Adm, id: &str) -> Option<String> {
+    let c = defs.channels.get(*defs.index.get(id)?)?;
+    c.blocks.first()?.speaker_labels.first().cloned()
+}
+
+/// Speaker labels compare without their URN prefix and `LFE` = `LFE1`.
+fn same_label(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.rsplit(':').next().unwrap_or(s).to_ascii_uppercase();
+        if s == "LFE" {
+            "LFE1".to_string()
+        } else {
+            s
+        }
+    };
+    norm(a) == norm(b)
+}
+
+/// One audioObject to write.
+enum Item {
+    Object {
+        name: String,
+        blocks: Vec<PlannedBlock>,
+    },
+    Bed {
+        name: String,
+        layout: Layout,
+        common: Option<(String, Vec<String>)>,
+    },
+    Lfe {
+        name: String,
+    },
+}
+
+impl Item {
+    fn tracks(&self) -> usize {
+        match self {
+            Item::Bed { layout, .. } => layout.channels(),
+            _ => 1,
+        }
+    }
+}
+
+/// Writes `scene` as an ADM BWF master at `out`. `progress` gets (frames done, total).
+pub fn export(
+    scene: &Scene,
+    out: &Path,
+    opts: &ExportOptions,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<ExportSummary> {
+    if scene.master.is_some() {
+        return Err(Error::Invalid(format!(
+            "{}: is already an ADM master; export takes a RON scene",
+            scene.origin
+        )));
+    }
+    if opts.format == SampleFormat::S16 {
+        return Err(Error::Invalid(
+            "adm export writes 24-bit PCM or 32-bit float tracks (s24, f32)".into(),
+        ));
+    }
+    scene.check_not_an_input(out)?;
+    let rate = scene.sample_rate;
+    // The render engine reads the sources (with their EQ) exactly as `render` does; 7.1.4
+    // has an LFE, so objects' LFE sends are computed.
+    let layout = Layout::resolve("7.1.4")?;
+    let mut r = Renderer::new(scene, &layout, &RenderOptions::default())?;
+    let frames = r.remaining();
+    let end = ((frames as u128 * GRID_HZ as u128).div_ceil(rate as u128)) as i64;
+    let groups = scene.groups();
+
+    // Items, grouped by content (scene group order), objects before beds.
+    let mut items: Vec<(usize, Item, Origin)> = Vec::new();
+    let mut lfe_groups: Vec<usize> = Vec::new();
+    for (i, ob) in scene.objects.iter().enumerate() {
+        if ob.mute {
+            continue;
+        }
+        let g = groups
+            .iter()
+            .position(|x| x == group_name(&ob.group))
+            .unwrap_or(0);
+        let blocks = plan_object(ob, ob.gain_db + scene.master_gain_db, end);
+        items.push((
+            g,
+            Item::Object {
+                name: ob.name.clone(),
+                blocks,
+            },
+            Origin::Object(i),
+        ));
+        if ob.lfe_send_db.is_some() && !lfe_groups.contains(&g) {
+            lfe_groups.push(g);
+        }
+    }
+    for (i, bed) in scene.beds.iter().enumerate() {
+        if bed.mute {
+            continue;
+        }
+        let g = groups
+            .iter()
+            .position(|x| x == group_name(&bed.group))
+            .unwrap_or(0);
+        let bl = Layout::resolve(&bed.layout)?;
+        let common = common_pack_for(&bl);
+        items.push((
+            g,
+            Item::Bed {
+                name: bed.name.clone(),
+                layout: bl,
+                common,
+            },
+            Origin::Bed(i),
+        ));
+    }
+    for &g in &lfe_groups {
+        items.push((
+            g,
+            Item::Lfe {
+                name: format!("{} LFE", groups[g]),
+            },
+            // Not a scene element: marks the LFE sum of group g.
+            Origin::Object(usize::MAX - g),
+        ));
+    }
+    items.sort_by_key(|(g, _, _)| *g);
+    let total_tracks: usize = items.iter().map(|(_, it, _)| it.tracks()).sum();
+    if total_tracks > crate::io::MAX_CHANNELS {
+        return Err(Error::Invalid(format!(
+            "{}: {total_tracks} tracks; a master holds at most {}",
+            scene.origin,
+            crate::io::MAX_CHANNELS
+        )));
+    }
+    let bits = opts.format.bits();
+    let (axml, chna) = build_metadata(&items, &groups, rate, bits, end);
+    let bext = bext_chunk(
+        &format!("mixstage adm export of {}", scene.origin),
+        "mixstage",
+    );
+    let chunks = vec![
+        (*b"bext", bext),
+        (*b"chna", chna),
+        (*b"axml", axml.into_bytes()),
+    ];
+    let mut w = WavWriter::create_bw64(out, rate, total_tracks, opts.format, &chunks)?;
+
+    // First track of each item, and where each source's signal goes.
+    let mut first = Vec::with_capacity(items.len());
+    let mut t = 0;
+    for (_, it, _) in &items {
+        first.push(t);
+        t += it.tracks();
+    }
+    let slot_of = |o: Origin| items.iter().position(|(_, _, x)| *x == o);
+    let lfe_slot = |g: usize| slot_of(Origin::Object(usize::MAX - g));
+    let mut planar = vec![Vec::<f32>::new(); total_tracks];
+    let mut inter = Vec::new();
+    let mut pos = 0u64;
+    loop {
+        let n = r.advance_sources()?;
+        if n == 0 {
+            break;
+        }
+        for p in planar.iter_mut() {
+            p.clear();
+            p.resize(n, 0.0);
+        }
+        for src in r.sources() {
+            let Some(slot) = slot_of(src.origin) else {
+                continue;
+            };
+            let base = first[slot];
+            match src.origin {
+                Origin::Object(i) => {
+                    planar[base].copy_from_slice(&src.signal[0][..n]);
+                    if let (Some(lfe), Some(db)) = (src.lfe, scene.objects[i].lfe_send_db) {
+                        let ob = &scene.objects[i];
+                        let g = groups.iter().position(|x| x == group_name(&ob.group));
+                        let Some(ls) = g.and_then(lfe_slot) else {
+                            continue;
+                        };
+                        let send = db_to_gain(db + ob.gain_db + scene.master_gain_db);
+                        let dst = &mut planar[first[ls]];
+                        for (f, (d, &x)) in dst.iter_mut().zip(&lfe[..n]).enumerate() {
+                            let tt = (pos + f as u64) as f64 / rate as f64;
+                            let a = send * db_to_gain(scene::gain_db_at(&ob.gain, tt));
+                            *d += (a * x as f64) as f32;
+                        }
+                    }
+                }
+                Origin::Bed(i) => {
+                    let bed = &scene.beds[i];
+                    let base_db = bed.gain_db + scene.master_gain_db;
+                    let amp: Vec<f64> = (0..n)
+                        .map(|f| {
+                            let tt = (pos + f as u64) as f64 / rate as f64;
+                            db_to_gain(base_db + scene::gain_db_at(&bed.gain, tt))
+                        })
+                        .collect();
+                    for (c, sig) in src.signal.iter().enumerate() {
+                        for ((d, &x), &a) in planar[base + c].iter_mut().zip(&sig[..n]).zip(&amp) {
+                            *d = (a * x as f64) as f32;
+                        }
+                    }
+                }
+            }
+        }
+        inter.clear();
+        inter.resize(n * total_tracks, 0.0);
+        for (c, p) in planar.iter().enumerate() {
+            for (f, &x) in p.iter().enumerate() {
+                inter[f * total_tracks + c] = x;
+            }
+        }
+        w.write(&inter)?;
+        pos += n as u64;
+        progress(pos, frames);
+    }
+    let stats = w.finalize(rate, 0)?;
+    Ok(ExportSummary {
+        objects: items.len(),
+        tracks: total_tracks,
+        blocks: items
+            .iter()
+            .map(|(_, it, _)| match it {
+                Item::Object { blocks, .. } => blocks.len(),
+                _ => 0,
+            })
+            .sum(),
+        frames: stats.frames,
+        clipped: stats.clipped.iter().sum(),
+    })
+}
+
+/// Escapes text for XML attributes and content.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// The `axml` text and the `chna` chunk for `items` (sorted by content).
+fn build_metadata(
+    items: &[(usize, Item, Origin)],
+    groups: &[String],
+    rate: u32,
+    bits: u16,
+    end: i64,
+) -> (String, Vec<u8>) {
+    let mut x = String::new();
+    let mut uids: Vec<(String, String, String)> = Vec::new(); // (uid, track format, pack)
+    let mut body = String::new();
+    let mut objects_of: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
+    let (mut obj_n, mut ds_n) = (0x1001, 0x1001);
+    let mut defs = String::new();
+    for (k, (g, it, _)) in items.iter().enumerate() {
+        let ao = format!("AO_{:04X}", 0x1001 + k);
+        objects_of[*g].push(ao.clone());
+        let (name, pack, tracks): (&str, String, Vec<String>) = match it {
+            Item::Object { name, blocks } => {
+                let id = format!("{obj_n:04X}");
+                obj_n += 1;
+                let pack = format!("AP_0003{id}");
+                let ch = format!("AC_0003{id}");
+                let _ = writeln!(
+                    defs,
+                    "<audioPackFormat audioPackFormatID=\"{pack}\" audioPackFormatName=\"{n}\" typeLabel=\"0003\" typeDefinition=\"Objects\"><audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef></audioPackFormat>",
+                    n = esc(name)
+                );
+                let _ = writeln!(
+                    defs,
+                    "<audioChannelFormat audioChannelFormatID=\"{ch}\" audioChannelFormatName=\"{n}\" typeLabel=\"0003\" typeDefinition=\"Objects\">",
+                    n = esc(name)
+                );
+                for (b, bl) in blocks.iter().enumerate() {
+                    let _ = write!(
+                        defs,
+                        "<audioBlockFormat audioBlockFormatID=\"AB_0003{id}_{:08X}\" rtime=\"{}\" duration=\"{}\"><position coordinate=\"azimuth\">{}</position><position coordinate=\"elevation\">{}</position><position coordinate=\"distance\">1</position><gain>{}</gain>",
+                        b + 1,
+                        format_ticks(bl.start),
+                        format_ticks(bl.end - bl.start),
+                        bl.azimuth,
+                        bl.elevation,
+                        bl.gain
+                    );
+                    if bl.jump {
+                        defs.push_str("<jumpPosition interpolationLength=\"0\">1</jumpPosition>");
+                    }
+                    defs.push_str("</audioBlockFormat>\n");
+                }
+                defs.push_str("</audioChannelFormat>\n");
+                let tf = stream_and_track(&mut defs, &id, "0003", &ch, name);
+                (name, pack, vec![tf])
+            }
+            Item::Bed {
+                name,
+                layout,
+                common: Some((pack, chans)),
+            } => {
+                let _ = layout;
+                let tfs = chans.iter().map(|c| format!("AT_{}_01", &c[3..])).collect();
+                (name, pack.clone(), tfs)
+            }
+            Item::Bed { name, layout, .. } => {
+                let id = format!("{ds_n:04X}");
+                ds_n += 1;
+                let pack = format!("AP_0001{id}");
+                let mut tfs = Vec::new();
+                let mut refs = String::new();
+                for sp in &layout.speakers {
+                    let cid = format!("{ds_n:04X}");
+                    ds_n += 1;
+                    let ch = format!("AC_0001{cid}");
+                    let _ = write!(
+                        refs,
+                        "<audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef>"
+                    );
+                    direct_speaker_channel(
+                        &mut defs,
+                        &ch,
+                        &cid,
+                        &sp.label,
+                        sp.azimuth,
+                        sp.elevation,
+                        sp.lfe,
+                    );
+                    tfs.push(stream_and_track(&mut defs, &cid, "0001", &ch, &sp.label));
+                }
+                let _ = writeln!(
+                    defs,
+                    "<audioPackFormat audioPackFormatID=\"{pack}\" audioPackFormatName=\"{}\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\">{refs}</audioPackFormat>",
+                    esc(&layout.name)
+                );
+                (name, pack, tfs)
+            }
+            Item::Lfe { name } => {
+                let id = format!("{ds_n:04X}");
+                let cid = format!("{:04X}", ds_n + 1);
+                ds_n += 2;
+                let pack = format!("AP_0001{id}");
+                let ch = format!("AC_0001{cid}");
+                let _ = writeln!(
+                    defs,
+                    "<audioPackFormat audioPackFormatID=\"{pack}\" audioPackFormatName=\"LFE\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\"><audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef></audioPackFormat>"
+                );
+                direct_speaker_channel(&mut defs, &ch, &cid, "LFE1", 45.0, -30.0, true);
+                let tf = stream_and_track(&mut defs, &cid, "0001", &ch, "LFE1");
+                (name, pack, vec![tf])
+            }
+        };
+        let _ = write!(
+            body,
+            "<audioObject audioObjectID=\"{ao}\" audioObjectName=\"{}\"><audioPackFormatIDRef>{pack}</audioPackFormatIDRef>",
+            esc(name)
+        );
+        for tf in tracks {
+            let uid = format!("ATU_{:08X}", uids.len() + 1);
+            let _ = write!(body, "<audioTrackUIDRef>{uid}</audioTrackUIDRef>");
+            uids.push((uid, tf, pack.clone()));
+        }
+        body.push_str("</audioObject>\n");
+    }
+    x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str("<ebuCoreMain xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns=\"urn:ebu:metadata-schema:ebuCore_2016\" schema=\"EBU_CORE_20161222.xsd\" version=\"1.7\">\n<coreMetadata><format><audioFormatExtended version=\"ITU-R_BS.2076-1\">\n");
+    let _ = write!(
+        x,
+        "<audioProgramme audioProgrammeID=\"APR_1001\" audioProgrammeName=\"mixstage\" start=\"{}\" end=\"{}\">",
+        format_ticks(0),
+        format_ticks(end)
+    );
+    let used: Vec<usize> = (0..groups.len())
+        .filter(|&g| !objects_of[g].is_empty())
+        .collect();
+    for (k, _) in used.iter().enumerate() {
+        let _ = write!(
+            x,
+            "<audioContentIDRef>ACO_{:04X}</audioContentIDRef>",
+            0x1001 + k
+        );
+    }
+    x.push_str("</audioProgramme>\n");
+    for (k, &g) in used.iter().enumerate() {
+        let _ = write!(
+            x,
+            "<audioContent audioContentID=\"ACO_{:04X}\" audioContentName=\"{}\">",
+            0x1001 + k,
+            esc(&groups[g])
+        );
+        for ao in &objects_of[g] {
+            let _ = write!(x, "<audioObjectIDRef>{ao}</audioObjectIDRef>");
+        }
+        let lower = groups[g].to_ascii_lowercase();
+        if is_dialogue_group(&groups[g]) {
+            x.push_str("<dialogue dialogueContentKind=\"1\">1</dialogue>");
+        } else {
+            // nonDialogueContentKind: 1 music, 2 effect, 0 undefined.
+            let kind = if lower.starts_with("mus") {
+                1
+            } else if lower.starts_with("eff")
+                || lower.starts_with("fx")
+                || lower.starts_with("amb")
+            {
+                2
+            } else {
+                0
+            };
+            let _ = write!(
+                x,
+                "<dialogue nonDialogueContentKind=\"{kind}\">0</dialogue>"
+            );
+        }
+        x.push_str("</audioContent>\n");
+    }
+    x.push_str(&body);
+    x.push_str(&defs);
+    for (uid, tf, pack) in &uids {
+        let _ = writeln!(
+            x,
+            "<audioTrackUID UID=\"{uid}\" sampleRate=\"{rate}\" bitDepth=\"{bits}\"><audioTrackFormatIDRef>{tf}</audioTrackFormatIDRef><audioPackFormatIDRef>{pack}</audioPackFormatIDRef></audioTrackUID>"
+        );
+    }
+    x.push_str("</audioFormatExtended></format></coreMetadata></ebuCoreMain>\n");
+    (x, chna_chunk(&uids))
+}
+
+/// Writes a DirectSpeakers channel with one block (label, position, LFE frequency).
+fn direct_speaker_channel(
+    defs: &mut String,
+    ch: &str,
+    id: &str,
+    label: &str,
+    az: f64,
+    el: f64,
+    lfe: bool,
+) {
+    let freq = if lfe {
+        "<frequency typeDefinition=\"lowPass\">120</frequency>"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        defs,
+        "<audioChannelFormat audioChannelFormatID=\"{ch}\" audioChannelFormatName=\"{l}\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\">{freq}<audioBlockFormat audioBlockFormatID=\"AB_0001{id}_00000001\"><speakerLabel>{l}</speakerLabel><position coordinate=\"azimuth\">{az}</position><position coordinate=\"elevation\">{el}</position><position coordinate=\"distance\">1</position></audioBlockFormat></audioChannelFormat>",
+        l = esc(label)
+    );
+}
+
+/// Writes the stream and track format of channel `ch`; returns the track format ID.
+fn stream_and_track(defs: &mut String, id: &str, type_label: &str, ch: &str, name: &str) -> String {
+    let tf = format!("AT_{type_label}{id}_01");
+    let sf = format!("AS_{type_label}{id}");
+    let _ = writeln!(
+        defs,
+        "<audioStreamFormat audioStreamFormatID=\"{sf}\" audioStreamFormatName=\"PCM_{n}\" formatLabel=\"0001\" formatDefinition=\"PCM\"><audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef><audioTrackFormatIDRef>{tf}</audioTrackFormatIDRef></audioStreamFormat>",
+        n = esc(name)
+    );
+    let _ = writeln!(
+        defs,
+        "<audioTrackFormat audioTrackFormatID=\"{tf}\" audioTrackFormatName=\"PCM_{n}\" formatLabel=\"0001\" formatDefinition=\"PCM\"><audioStreamFormatIDRef>{sf}</audioStreamFormatIDRef></audioTrackFormat>",
+        n = esc(name)
+    );
+    tf
+}
+
+/// The `chna` chunk: one row per track (track index, UID, track format, pack).
+fn chna_chunk(uids: &[(String, String, String)]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(4 + 40 * uids.len());
+    b.extend_from_slice(&(uids.len() as u16).to_le_bytes());
+    b.extend_from_slice(&(uids.len() as u16).to_le_bytes());
+    for (i, (uid, tf, pack)) in uids.iter().enumerate() {
+        b.extend_from_slice(&(i as u16 + 1).to_le_bytes());
+        for (s, len) in [(uid, 12), (tf, 14), (pack, 11)] {
+            let mut f = s.as_bytes().to_vec();
+            f.resize(len, 0);
+            b.extend_from_slice(&f);
+        }
+        b.push(0);
+    }
+    b
+}
+
+/// A `bext` chunk, version 2 (EBU Tech 3285): description, originator, date and time (from
+/// `SOURCE_DATE_EPOCH` when set, else now, UTC), loudness fields unset (0x7FFF).
+pub fn bext_chunk(description: &str, originator: &str) -> Vec<u8> {
+    let mut b = Vec::with_capacity(602 + 64);
+    let field = |b: &mut Vec<u8>, s: &str, len: usize| {
+        let mut f: Vec<u8> = s
+            .bytes()
+            .filter(|c| c.is_ascii() && *c >= 0x20)
+            .take(len)
+            .collect();
+        f.resize(len, 0);
+        b.extend_from_slice(&f);
+    };
+    field(&mut b, description, 256);
+    field(&mut b, originator, 32);
+    field(&mut b, "", 32);
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0)
+        });
+    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
+    let tod = secs.rem_euclid(86400);
+    field(&mut b, &format!("{y:04}-{m:02}-{d:02}"), 10);
+    field(
+        &mut b,
+        &format!("{:02}:{:02}:{:02}", tod / 3600, tod / 60 % 60, tod % 60),
+        8,
+    );
+    b.extend_from_slice(&0u64.to_le_bytes()); // TimeReference
+    b.extend_from_slice(&2u16.to_le_bytes()); // Version
+    b.extend_from_slice(&[0u8; 64]); // UMID
+    for _ in 0..5 {
+        b.extend_from_slice(&0x7FFFi16.to_le_bytes());
+    }
+    b.extend_from_slice(&[0u8; 180]);
+    b.extend_from_slice(
+        format!(
+            "A=PCM,F=48000,W=24,T=mixstage {}\r\n",
+            env!("CARGO_PKG_VERSION")
+        )
+        .as_bytes(),
+    );
+    b
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_format_exactly() {
+        assert_eq!(format_ticks(0), "00:00:00.000000");
+        assert_eq!(format_ticks(1), "00:00:00.000125");
+        assert_eq!(format_ticks(8000 * 3725 + 4), "01:02:05.000500");
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20424), (2025, 12, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+        assert_eq!(civil_from_days(11016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn common_packs_are_found_for_standard_layouts() {
+        for (name, pack) in [
+            ("stereo", "AP_00010002"),
+            ("5.1", "AP_00010003"),
+            ("7.1.4", "AP_00010017"),
+            ("22.2", "AP_00010009"),
+        ] {
+            let l = Layout::resolve(name).unwrap();
+            let (p, chans) = common_pack_for(&l).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(p, pack, "{name}");
+            assert_eq!(chans.len(), l.channels());
+        }
+        assert!(common_pack_for(&Layout::resolve("9.1.6").unwrap()).is_none());
+    }
+
+    fn object(position: Vec<scene::PositionKey>, gain: Vec<scene::GainKey>) -> scene::Object {
+        scene::Object {
+            name: "o".into(),
+            group: None,
+            source: scene::Source::Generator(scene::Generator::Silence),
+            gain_db: 0.0,
+            mute: false,
+            position,
+            gain,
+            lfe_send_db: None,
+            eq: Vec::new(),
+            timeline: None,
+        }
+    }
+
+    fn key(time: f64, az: f64, interp: Interp) -> scene::PositionKey {
+        scene::PositionKey {
+            time,
+            az: Some(az),
+            el: Some(0.0),
+            interp,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn blocks_are_contiguous_on_the_grid_and_follow_the_path() {
+        // 90 degrees in 1 s, linear: at most 0.5 degrees per block.
+        let ob = object(
+            vec![
+                key(0.0, 0.0, Interp::Linear),
+                key(1.0, 90.0, Interp::Linear),
+            ],
+            vec![],
+        );
+        let b = plan_object(&ob, -6.0, 16000);
+        assert_eq!(b[0].start, 0);
+        assert!(b[0].jump && b[0].end == 1 && b[0].azimuth == 0.0);
+        for w in b.windows(2) {
+            assert_eq!(w[0].end, w[1].start);
+            assert!((w[1].azimuth - w[0].azimuth).abs() <= MAX_TURN_DEG + 1e-9);
+        }
+        assert_eq!(b.last().unwrap().end, 16000);
+        for bl in &b {
+            let t = bl.end as f64 / 8000.0;
+            let want = (t * 90.0).min(90.0);
+            assert!((bl.azimuth - want).abs() < 1e-6, "{bl:?}");
+            assert!((bl.gain - db_to_gain(-6.0)).abs() < 1e-12);
+        }
+        // A static object: the start block and one more.
+        let st = object(vec![key(0.0, 30.0, Interp::Linear)], vec![]);
+        assert_eq!(plan_object(&st, 0.0, 80000).len(), 2);
+    }
+
+    #[test]
+    fn steps_become_jumps() {
+        let ob = object(
+            vec![key(0.0, 0.0, Interp::Linear), key(0.5, 60.0, Interp::Step)],
+            vec![],
+        );
+        let b = plan_object(&ob, 0.0, 8000);
+        let at = b.iter().position(|x| x.start == 4000).unwrap();
+        assert!(b[at].jump && b[at].azimuth == 60.0 && b[at].end == 4001);
+        assert_eq!(b[at - 1].azimuth, 0.0);
+        assert!(!b[at - 1].jump);
+        assert!(b.iter().filter(|x| x.jump).count() == 2);
+    }
+}

@@ -1,0 +1,214 @@
+//! `adm export`: every example scene written as an ADM BWF master, then
+//! - rendered by mixstage and compared sample by sample with the EBU ADM Renderer's render of
+//!   the same export (`ear-render --strict`, committed windows made by
+//!   tools/gen_adm_export_reference.py): error energy at least 60 dB below the reference's;
+//! - read back: the objects under their names, groups as contents with dialogue marked;
+//! - compared with the RON render of the scene itself (loudness within 1 LU on 7.1.4).
+
+use std::path::{Path, PathBuf};
+
+use mixstage::adm::export::{export, ExportOptions};
+use mixstage::adm::{self, AdmOptions};
+use mixstage::io::{read_all, SampleFormat};
+use mixstage::qc::loudness::LoudnessMeter;
+use mixstage::qc::system::bs1770_weight;
+use mixstage::render::{RenderOptions, Renderer};
+use mixstage::scene::Scene;
+use mixstage::Layout;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Renders `scene` onto `layout`, planar.
+fn render(scene: &Scene, layout: &Layout) -> Vec<Vec<f32>> {
+    let mut r = Renderer::new(scene, layout, &RenderOptions::default()).unwrap();
+    let mut out = vec![Vec::new(); layout.channels()];
+    loop {
+        let n = r.next_block().unwrap();
+        if n == 0 {
+            break;
+        }
+        for (o, c) in out.iter_mut().zip(r.mix()) {
+            o.extend_from_slice(&c[..n]);
+        }
+    }
+    out
+}
+
+fn exported(scene: &Path, dir: &Path, format: SampleFormat) -> (Scene, PathBuf) {
+    let s = Scene::load(scene).unwrap();
+    let out = dir.join(format!(
+        "{}.wav",
+        scene.file_stem().unwrap().to_string_lossy()
+    ));
+    export(&s, &out, &ExportOptions { format }, |_, _| {}).unwrap();
+    (s, out)
+}
+
+fn integrated(layout: &Layout, planar: &[Vec<f32>], rate: u32) -> f64 {
+    let w = layout.speakers.iter().map(bs1770_weight).collect();
+    let mut m = LoudnessMeter::new(rate, w, None);
+    let ch = planar.len();
+    let mut inter = vec![0f32; planar[0].len() * ch];
+    for (c, p) in planar.iter().enumerate() {
+        for (f, &x) in p.iter().enumerate() {
+            inter[f * ch + c] = x;
+        }
+    }
+    m.push(&inter);
+    m.finish().integrated.unwrap()
+}
+
+#[test]
+fn exports_render_as_the_ebu_adm_renderer_renders_them() {
+    let data = root().join("tests/data/adm");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("export/manifest.json")).unwrap())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = manifest.as_array().unwrap();
+    assert!(cases.len() >= 6, "every example scene on two layouts");
+    for case in cases {
+        let scene = root().join(case["scene"].as_str().unwrap());
+        let (_, master) = exported(&scene, dir.path(), SampleFormat::S24);
+        let (s, _) = adm::open_scene(&master, &AdmOptions::default()).unwrap();
+        let layout = Layout::resolve(case["layout"].as_str().unwrap()).unwrap();
+        let ours = render(&s, &layout);
+        assert_eq!(ours[0].len() as u64, case["frames"].as_u64().unwrap());
+        let (_, reference) = read_all(&data.join(case["reference"].as_str().unwrap())).unwrap();
+        let win = case["window"].as_u64().unwrap() as usize;
+        let (mut err, mut sig) = (0.0f64, 0.0f64);
+        for (k, st) in case["starts"].as_array().unwrap().iter().enumerate() {
+            let st = st.as_u64().unwrap() as usize;
+            for (c, refc) in reference.iter().enumerate() {
+                for f in 0..win {
+                    let (a, b) = (ours[c][st + f] as f64, refc[k * win + f] as f64);
+                    err += (a - b) * (a - b);
+                    sig += b * b;
+                }
+            }
+        }
+        assert!(sig > 0.0, "{case}: silent reference");
+        let db = 10.0 * (err / sig).log10();
+        println!("{} {}: error {db:.1} dB", case["scene"], case["layout"]);
+        assert!(db < -60.0, "{case}: error {db:.1} dB");
+    }
+}
+
+#[test]
+fn exports_read_back_with_names_contents_and_dialogue() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scene, master) = exported(
+        &root().join("scenes/demo.ron"),
+        dir.path(),
+        SampleFormat::F32,
+    );
+    let m = adm::load(&master, &AdmOptions::default()).unwrap();
+    assert!(m.all_warnings().is_empty(), "{:?}", m.all_warnings());
+    let names: Vec<&str> = m.adm.objects.iter().map(|o| o.name.as_str()).collect();
+    for ob in &scene.objects {
+        assert!(
+            names.contains(&ob.name.as_str()),
+            "{} in {names:?}",
+            ob.name
+        );
+    }
+    for bed in &scene.beds {
+        assert!(names.contains(&bed.name.as_str()), "{}", bed.name);
+    }
+    // One content per group, dialogue marked.
+    let (s, _) = adm::open_scene(&master, &AdmOptions::default()).unwrap();
+    let mut groups = s.groups();
+    groups.sort();
+    let mut want = scene.groups();
+    want.sort();
+    assert_eq!(groups, want);
+    assert_eq!(s.dialogue_groups, vec!["dialogue".to_string()]);
+    // Beds with a common definition use it: the 5.1 music bed is AP_00010003.
+    let music = m.adm.objects.iter().find(|o| o.name == "music").unwrap();
+    assert_eq!(music.packs, vec!["AP_00010003".to_string()]);
+}
+
+#[test]
+fn exports_sound_like_the_scene() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["demo", "speaker-walk", "cartesian"] {
+        let (scene, master) = exported(
+            &root().join(format!("scenes/{name}.ron")),
+            dir.path(),
+            SampleFormat::F32,
+        );
+        let (s, _) = adm::open_scene(&master, &AdmOptions::default()).unwrap();
+        let layout = Layout::resolve("7.1.4").unwrap();
+        let a = integrated(&layout, &render(&scene, &layout), scene.sample_rate);
+        let b = integrated(&layout, &render(&s, &layout), scene.sample_rate);
+        println!("{name} on 7.1.4: scene {a:.2} LUFS, export {b:.2} LUFS");
+        assert!(
+            (a - b).abs() < 1.0,
+            "{name}: scene {a:.2} LUFS, export {b:.2} LUFS"
+        );
+    }
+}
+
+/// Objects alone (no beds, whose mapping rules differ): the export's render follows the
+/// scene's own render sample by sample, to within the blocks' linear ramps.
+#[test]
+fn exported_objects_follow_the_scenes_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut scene = Scene::load(&root().join("scenes/demo.ron")).unwrap();
+    scene.beds.clear();
+    for ob in scene.objects.iter_mut() {
+        ob.lfe_send_db = None;
+    }
+    let out = dir.path().join("objects.wav");
+    export(
+        &scene,
+        &out,
+        &ExportOptions {
+            format: SampleFormat::F32,
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let (s, _) = adm::open_scene(&out, &AdmOptions::default()).unwrap();
+    let layout = Layout::resolve("7.1.4").unwrap();
+    let (a, b) = (render(&scene, &layout), render(&s, &layout));
+    let (mut err, mut sig) = (0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(&b) {
+        for (&p, &q) in x.iter().zip(y) {
+            err += ((p - q) as f64).powi(2);
+            sig += (p as f64).powi(2);
+        }
+    }
+    let db = 10.0 * (err / sig).log10();
+    println!("objects of demo.ron, export vs scene on 7.1.4: {db:.1} dB");
+    assert!(db < -60.0, "objects differ by {db:.1} dB");
+}
+
+#[test]
+fn export_refuses_bad_requests_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = Scene::load(&root().join("scenes/demo.ron")).unwrap();
+    let out = dir.path().join("x.wav");
+    let e = export(
+        &scene,
+        &out,
+        &ExportOptions {
+            format: SampleFormat::S16,
+        },
+        |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("24-bit PCM or 32-bit float"), "{e}");
+    assert!(!out.exists());
+    // An ADM master is not a scene to export.
+    let master = root().join("tests/data/adm/own/dialogue_music.wav");
+    let (s, _) = adm::open_scene(&master, &AdmOptions::default()).unwrap();
+    let e = export(&s, &out, &ExportOptions::default(), |_, _| {})
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already an ADM master"), "{e}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
