@@ -212,3 +212,29 @@ fn export_refuses_bad_requests_and_writes_nothing() {
     assert!(e.contains("already an ADM master"), "{e}");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn beds_use_common_definitions_where_bs2094_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, master) = exported(
+        &root().join("tests/data/adm/export/custom_bed.ron"),
+        dir.path(),
+        SampleFormat::S24,
+    );
+    let m = adm::load(&master, &AdmOptions::default()).unwrap();
+    let pack_of = |name: &str| {
+        m.adm
+            .objects
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .packs
+            .clone()
+    };
+    assert_eq!(pack_of("nhk"), vec!["AP_00010009".to_string()]); // 22.2
+    let wide = pack_of("wide"); // 9.1.6: no common definition, a custom pack
+    assert!(wide[0].starts_with("AP_0001") && !adm::common::is_common(&wide[0]));
+    // The name with XML metacharacters survives the round trip.
+    assert!(!pack_of("step & fade <obj>").is_empty());
+    assert!(!pack_of("effects LFE").is_empty());
+}

@@ -168,7 +168,14 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64) -> Vec<PlannedBl
             fade += (now.1 - last.1).abs();
             last = now;
         }
-        let m = ((turn / MAX_TURN_DEG).max(fade / MAX_FADE_DB).ceil() as i64).clamp(1, b - a);
+        // Pieces of at most `len` whole ticks, so that no piece exceeds the limits.
+        let need = (turn / MAX_TURN_DEG).max(fade / MAX_FADE_DB);
+        let len = if need > 1.0 {
+            (((b - a) as f64 / need).floor() as i64).max(1)
+        } else {
+            b - a
+        };
+        let m = (b - a + len - 1) / len;
         for j in 1..=m {
             bounds.push(a + (b - a) * j / m);
         }
@@ -259,14 +266,15 @@ fn channel_label(defs: &Adm, id: &str) -> Option<String> {
     c.blocks.first()?.speaker_labels.first().cloned()
 }
 
-/// Speaker labels compare without their URN prefix and `LFE` = `LFE1`.
+/// Speaker labels compare without their URN prefix, with `LFE` and `LFEL` = `LFE1` and
+/// `LFER` = `LFE2` (BS.2094 names 22.2's LFEs by side, BS.2051 by number).
 fn same_label(a: &str, b: &str) -> bool {
     let norm = |s: &str| {
         let s = s.rsplit(':').next().unwrap_or(s).to_ascii_uppercase();
-        if s == "LFE" {
-            "LFE1".to_string()
-        } else {
-            s
+        match s.as_str() {
+            "LFE" | "LFEL" => "LFE1".to_string(),
+            "LFER" => "LFE2".to_string(),
+            _ => s,
         }
     };
     norm(a) == norm(b)
@@ -824,7 +832,7 @@ mod tests {
     #[test]
     fn civil_dates() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20424), (2025, 12, 1));
+        assert_eq!(civil_from_days(20423), (2025, 12, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
         assert_eq!(civil_from_days(11016), (2000, 2, 29));
     }
@@ -889,7 +897,7 @@ mod tests {
         }
         assert_eq!(b.last().unwrap().end, 16000);
         for bl in &b {
-            let t = bl.end as f64 / 8000.0;
+            let t = if bl.jump { bl.start } else { bl.end } as f64 / 8000.0;
             let want = (t * 90.0).min(90.0);
             assert!((bl.azimuth - want).abs() < 1e-6, "{bl:?}");
             assert!((bl.gain - db_to_gain(-6.0)).abs() < 1e-12);
