@@ -15,6 +15,7 @@ pub mod common;
 pub mod export;
 pub mod model;
 pub mod select;
+pub mod validate;
 pub mod xml;
 
 use std::collections::HashSet;

@@ -123,7 +123,7 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
 }
 
 /// Adds every common definition the file does not define itself.
-fn merge_common(adm: &mut Adm) {
+pub(crate) fn merge_common(adm: &mut Adm) {
     let defs = common::definitions();
     macro_rules! merge {
         ($field:ident) => {
