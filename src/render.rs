@@ -200,7 +200,7 @@ impl Member {
 }
 
 /// The scene element behind one of a render's sources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Origin {
     /// `scene.objects[i]`.
     Object(usize),

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mixstage::adm::export::{export, ExportOptions};
+use mixstage::adm::export::{export, ExportOptions, Profile};
 use mixstage::adm::{self, AdmOptions};
 use mixstage::io::{read_all, SampleFormat};
 use mixstage::qc::loudness::LoudnessMeter;
@@ -37,12 +37,21 @@ fn render(scene: &Scene, layout: &Layout) -> Vec<Vec<f32>> {
 }
 
 fn exported(scene: &Path, dir: &Path, format: SampleFormat) -> (Scene, PathBuf) {
+    exported_as(scene, dir, format, Profile::Ebu)
+}
+
+fn exported_as(
+    scene: &Path,
+    dir: &Path,
+    format: SampleFormat,
+    profile: Profile,
+) -> (Scene, PathBuf) {
     let s = Scene::load(scene).unwrap();
     let out = dir.join(format!(
-        "{}.wav",
+        "{}.{profile:?}.wav",
         scene.file_stem().unwrap().to_string_lossy()
     ));
-    export(&s, &out, &ExportOptions { format }, |_, _| {}).unwrap();
+    export(&s, &out, &ExportOptions { format, profile }, |_, _| {}).unwrap();
     (s, out)
 }
 
@@ -68,10 +77,17 @@ fn exports_render_as_the_ebu_adm_renderer_renders_them() {
             .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cases = manifest.as_array().unwrap();
-    assert!(cases.len() >= 6, "every example scene on two layouts");
+    assert!(
+        cases.len() >= 16,
+        "every example scene, two profiles, two layouts"
+    );
     for case in cases {
         let scene = root().join(case["scene"].as_str().unwrap());
-        let (_, master) = exported(&scene, dir.path(), SampleFormat::S24);
+        let profile = match case["profile"].as_str().unwrap() {
+            "ebu" => Profile::Ebu,
+            _ => Profile::Dolby,
+        };
+        let (_, master) = exported_as(&scene, dir.path(), SampleFormat::S24, profile);
         let (s, _) = adm::open_scene(&master, &AdmOptions::default()).unwrap();
         let layout = Layout::resolve(case["layout"].as_str().unwrap()).unwrap();
         let ours = render(&s, &layout);
@@ -91,7 +107,10 @@ fn exports_render_as_the_ebu_adm_renderer_renders_them() {
         }
         assert!(sig > 0.0, "{case}: silent reference");
         let db = 10.0 * (err / sig).log10();
-        println!("{} {}: error {db:.1} dB", case["scene"], case["layout"]);
+        println!(
+            "{} {} {}: error {db:.1} dB",
+            case["scene"], case["profile"], case["layout"]
+        );
         assert!(db < -60.0, "{case}: error {db:.1} dB");
     }
 }
@@ -167,6 +186,7 @@ fn exported_objects_follow_the_scenes_path() {
         &out,
         &ExportOptions {
             format: SampleFormat::F32,
+            ..Default::default()
         },
         |_, _| {},
     )
@@ -196,6 +216,7 @@ fn export_refuses_bad_requests_and_writes_nothing() {
         &out,
         &ExportOptions {
             format: SampleFormat::S16,
+            ..Default::default()
         },
         |_, _| {},
     )
@@ -237,4 +258,69 @@ fn beds_use_common_definitions_where_bs2094_has_them() {
     // The name with XML metacharacters survives the round trip.
     assert!(!pack_of("step & fade <obj>").is_empty());
     assert!(!pack_of("effects LFE").is_empty());
+}
+
+#[test]
+fn dolby_exports_fit_the_profile_and_sound_like_the_scene() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["demo", "speaker-walk", "cartesian"] {
+        let (scene, master) = exported_as(
+            &root().join(format!("scenes/{name}.ron")),
+            dir.path(),
+            SampleFormat::S24,
+            Profile::Dolby,
+        );
+        let r = mixstage::adm::validate::validate(&master, "dolby").unwrap();
+        assert!(
+            r.passed(),
+            "{name}: {:?}",
+            &r.violations[..r.violations.len().min(5)]
+        );
+        let (s, _) = adm::open_scene(&master, &AdmOptions::default()).unwrap();
+        let layout = Layout::resolve("7.1.4").unwrap();
+        let a = integrated(&layout, &render(&scene, &layout), scene.sample_rate);
+        let b = integrated(&layout, &render(&s, &layout), scene.sample_rate);
+        println!("{name} (dolby) on 7.1.4: scene {a:.2} LUFS, export {b:.2} LUFS");
+        assert!(
+            (a - b).abs() < 1.0,
+            "{name}: scene {a:.2} LUFS, export {b:.2} LUFS"
+        );
+    }
+    // A 9.1.6 bed: its 7.1 part is a Dolby bed, its wides and heights become objects.
+    let (_, master) = exported_as(
+        &root().join("tests/data/adm/export/custom_bed.ron"),
+        dir.path(),
+        SampleFormat::S24,
+        Profile::Dolby,
+    );
+    let m = adm::load(&master, &AdmOptions::default()).unwrap();
+    let names: Vec<&str> = m.adm.objects.iter().map(|o| o.name.as_str()).collect();
+    assert!(
+        names.contains(&"wide U+045") && names.contains(&"wide M+060"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn dolby_export_refuses_what_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut scene = Scene::load(&root().join("scenes/demo.ron")).unwrap();
+    let one = scene.objects[2].clone();
+    for k in 0..120 {
+        let mut o = one.clone();
+        o.name = format!("copy {k}");
+        scene.objects.push(o);
+    }
+    let out = dir.path().join("big.wav");
+    let opts = ExportOptions {
+        format: SampleFormat::F32,
+        profile: Profile::Dolby,
+    };
+    let e = export(&scene, &out, &opts, |_, _| {})
+        .unwrap_err()
+        .to_string();
+    for want in ["at most 118", "at most 128", "--format s24"] {
+        assert!(e.contains(want), "{want} in {e}");
+    }
+    assert!(!out.exists());
 }

@@ -37,8 +37,40 @@ use crate::layout::Layout;
 use crate::render::{Origin, RenderOptions, Renderer};
 use crate::scene::{self, db_to_gain, group_name, Interp, Scene};
 
-/// Block boundaries are multiples of 1 / GRID_HZ seconds.
+/// Block boundaries of the EBU profile are multiples of 1 / GRID_HZ seconds (written with six
+/// decimals).
 pub const GRID_HZ: i64 = 8000;
+
+/// Block boundaries of the Dolby profile, whose times have five decimals: multiples of
+/// 1 / DOLBY_GRID_HZ seconds (0.0005 s, 24 samples at 48 kHz).
+pub const DOLBY_GRID_HZ: i64 = 2000;
+
+/// Dolby's interpolationLength for blocks after the first, in samples (at 48 kHz).
+pub const DOLBY_INTERPOLATION_SAMPLES: u32 = 250;
+
+/// Most Objects audioObjects and tracks the Dolby profile allows.
+pub const DOLBY_MAX_OBJECTS: usize = 118;
+/// Most tracks the Dolby profile allows.
+pub const DOLBY_MAX_TRACKS: usize = 128;
+
+/// The metadata profile an export follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// EBU Tech 3392 production profile (BS.2076-1, polar blocks, common definitions).
+    #[default]
+    Ebu,
+    /// The Dolby Atmos Master ADM profile (as far as it is public).
+    Dolby,
+}
+
+impl Profile {
+    fn grid(self) -> i64 {
+        match self {
+            Profile::Ebu => GRID_HZ,
+            Profile::Dolby => DOLBY_GRID_HZ,
+        }
+    }
+}
 
 /// Largest change of direction within one exported block, in degrees.
 pub const MAX_TURN_DEG: f64 = 0.5;
@@ -51,12 +83,15 @@ pub const MAX_FADE_DB: f64 = 0.25;
 pub struct ExportOptions {
     /// Sample format of the tracks (24-bit PCM or 32-bit float).
     pub format: SampleFormat,
+    /// The metadata profile.
+    pub profile: Profile,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
         ExportOptions {
             format: SampleFormat::S24,
+            profile: Profile::Ebu,
         }
     }
 }
@@ -91,13 +126,17 @@ pub struct PlannedBlock {
     pub gain: f64,
     /// `jumpPosition` 1 with interpolationLength 0: the block starts at its own gains.
     pub jump: bool,
+    /// A Cartesian position to write instead of converting azimuth and elevation (a Dolby
+    /// bed speaker exported as an object, at its allocentric position).
+    pub xyz: Option<[f64; 3]>,
 }
 
 /// The blocks of an object lasting `end` ticks, with `extra_db` (object and master gain)
 /// added to its automation.
-pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64) -> Vec<PlannedBlock> {
-    let tick = |t: f64| ((t * GRID_HZ as f64).round() as i64).clamp(0, end);
-    let secs = |k: i64| k as f64 / GRID_HZ as f64;
+/// Ticks are 1 / `grid` seconds.
+pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64, grid: i64) -> Vec<PlannedBlock> {
+    let tick = |t: f64| ((t * grid as f64).round() as i64).clamp(0, end);
+    let secs = |k: i64| k as f64 / grid as f64;
     let mut steps: Vec<i64> = Vec::new();
     let mut cuts: Vec<i64> = vec![0, end];
     let pos_steps = ob
@@ -135,7 +174,7 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64) -> Vec<PlannedBl
     // The value a block ending at tick k ramps to: just before k when k is a step.
     let value_at = |k: i64, before: bool| {
         let t = if before {
-            secs(k) - 0.25 / GRID_HZ as f64
+            secs(k) - 0.25 / grid as f64
         } else {
             secs(k)
         };
@@ -156,9 +195,9 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64) -> Vec<PlannedBl
         for j in 1..=32 {
             let t = a as f64 + (b - a) as f64 * j as f64 / 32.0;
             let t = if j == 32 && is_step(b) {
-                secs(b) - 0.25 / GRID_HZ as f64
+                secs(b) - 0.25 / grid as f64
             } else {
-                t / GRID_HZ as f64
+                t / grid as f64
             };
             let now = (
                 scene::position_at(&ob.position, t),
@@ -200,6 +239,7 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64) -> Vec<PlannedBl
                 elevation: clean(el),
                 gain: db_to_gain(db),
                 jump,
+                xyz: None,
             }
         })
         .collect()
@@ -221,11 +261,22 @@ pub fn is_dialogue_group(g: &str) -> bool {
     g.starts_with("dialog") || g == "dx"
 }
 
-/// A time in grid ticks as BS.2076 `hh:mm:ss.ffffff` (exact: a tick is 0.000125 s).
+/// A time in ticks of the EBU grid as BS.2076 `hh:mm:ss.ffffff` (exact: a tick is 0.000125 s).
 pub fn format_ticks(k: i64) -> String {
-    let micros = k * (1_000_000 / GRID_HZ);
+    format_grid(k, GRID_HZ)
+}
+
+/// A time in ticks of 1 / `grid` seconds: six decimals for the EBU grid, five for Dolby's
+/// (exact either way).
+pub fn format_grid(k: i64, grid: i64) -> String {
+    let micros = k * (1_000_000 / grid);
     let (s, us) = (micros / 1_000_000, micros % 1_000_000);
-    format!("{:02}:{:02}:{:02}.{:06}", s / 3600, s / 60 % 60, s % 60, us)
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if grid == DOLBY_GRID_HZ {
+        format!("{h:02}:{m:02}:{s:02}.{:05}", us / 10)
+    } else {
+        format!("{h:02}:{m:02}:{s:02}.{us:06}")
+    }
 }
 
 /// The BS.2094 common DirectSpeakers pack with exactly `layout`'s speakers, if one exists:
@@ -280,29 +331,116 @@ fn same_label(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// The (source, channel) each track of an item carries.
+type Tracks = Vec<(Origin, usize)>;
+
 /// One audioObject to write.
 enum Item {
+    /// A moving object (or a Dolby-profile bed speaker that is not a bed channel, held still).
     Object {
         name: String,
         blocks: Vec<PlannedBlock>,
     },
+    /// An EBU-profile bed.
     Bed {
         name: String,
         layout: Layout,
         common: Option<(String, Vec<String>)>,
     },
-    Lfe {
+    /// A Dolby-profile bed, one entry per channel.
+    RcBed {
         name: String,
+        speakers: Vec<BedSpeaker>,
     },
+    /// The LFE sends of a group.
+    Lfe { name: String },
 }
 
 impl Item {
     fn tracks(&self) -> usize {
         match self {
             Item::Bed { layout, .. } => layout.channels(),
+            Item::RcBed { speakers, .. } => speakers.len(),
             _ => 1,
         }
     }
+}
+
+/// A channel of a custom DirectSpeakers pack.
+#[derive(Debug, Clone)]
+struct BedSpeaker {
+    label: String,
+    azimuth: f64,
+    elevation: f64,
+    lfe: bool,
+    /// Allocentric position (written by the Dolby profile when known).
+    xyz: Option<[f64; 3]>,
+}
+
+impl BedSpeaker {
+    fn of(sp: &crate::layout::Speaker, label: &str) -> BedSpeaker {
+        BedSpeaker {
+            label: label.to_string(),
+            azimuth: sp.azimuth,
+            elevation: sp.elevation,
+            lfe: sp.lfe,
+            xyz: sp.allocentric,
+        }
+    }
+}
+
+/// The beds Dolby's profile allows, as sets of `RC_` labels.
+const DOLBY_BEDS: &[&[&str]] = &[
+    &["RC_L", "RC_R"],
+    &["RC_L", "RC_R", "RC_C"],
+    &["RC_L", "RC_R", "RC_C", "RC_Ls", "RC_Rs"],
+    &["RC_L", "RC_R", "RC_C", "RC_LFE", "RC_Ls", "RC_Rs"],
+    &[
+        "RC_L", "RC_R", "RC_C", "RC_Lss", "RC_Rss", "RC_Lrs", "RC_Rrs",
+    ],
+    &[
+        "RC_L", "RC_R", "RC_C", "RC_LFE", "RC_Lss", "RC_Rss", "RC_Lrs", "RC_Rrs",
+    ],
+    &[
+        "RC_L", "RC_R", "RC_C", "RC_Lss", "RC_Rss", "RC_Lrs", "RC_Rrs", "RC_Lts", "RC_Rts",
+    ],
+    &[
+        "RC_L", "RC_R", "RC_C", "RC_LFE", "RC_Lss", "RC_Rss", "RC_Lrs", "RC_Rrs", "RC_Lts",
+        "RC_Rts",
+    ],
+];
+
+/// Dolby's bed label for a BS.2051 speaker label, if it has one.
+fn rc_label(label: &str) -> Option<&'static str> {
+    Some(match label {
+        "M+030" => "RC_L",
+        "M-030" => "RC_R",
+        "M+000" => "RC_C",
+        "LFE1" | "LFE" => "RC_LFE",
+        "M+110" => "RC_Ls",
+        "M-110" => "RC_Rs",
+        "M+090" => "RC_Lss",
+        "M-090" => "RC_Rss",
+        "M+135" => "RC_Lrs",
+        "M-135" => "RC_Rrs",
+        "U+090" => "RC_Lts",
+        "U-090" => "RC_Rts",
+        _ => return None,
+    })
+}
+
+/// Splits a bed layout for Dolby's profile: the channels that form one of Dolby's beds
+/// (indices), and the rest (to become objects).
+fn dolby_bed_split(layout: &Layout) -> (Vec<usize>, Vec<usize>) {
+    let rc: Vec<Option<&str>> = layout.speakers.iter().map(|s| rc_label(&s.label)).collect();
+    let mut set: Vec<&str> = rc.iter().flatten().copied().collect();
+    set.sort_unstable();
+    let fits = DOLBY_BEDS.iter().any(|b| {
+        let mut b = b.to_vec();
+        b.sort_unstable();
+        b == set
+    });
+    (0..layout.channels()).partition(|&c| fits && rc[c].is_some())
 }
 
 /// Writes `scene` as an ADM BWF master at `out`. `progress` gets (frames done, total).
@@ -324,34 +462,33 @@ pub fn export(
         ));
     }
     scene.check_not_an_input(out)?;
+    let dolby = opts.profile == Profile::Dolby;
+    let grid = opts.profile.grid();
     let rate = scene.sample_rate;
     // The render engine reads the sources (with their EQ) exactly as `render` does; 7.1.4
     // has an LFE, so objects' LFE sends are computed.
     let layout = Layout::resolve("7.1.4")?;
     let mut r = Renderer::new(scene, &layout, &RenderOptions::default())?;
     let frames = r.remaining();
-    let end = ((frames as u128 * GRID_HZ as u128).div_ceil(rate as u128)) as i64;
+    let end = ((frames as u128 * grid as u128).div_ceil(rate as u128)) as i64;
     let groups = scene.groups();
 
-    // Items, grouped by content (scene group order), objects before beds.
-    let mut items: Vec<(usize, Item, Origin)> = Vec::new();
+    // Items, grouped by content (scene group order), each with the (source, channel) of
+    // each of its tracks; an LFE item's source is the group (usize::MAX - g).
+    let mut items: Vec<(usize, Item, Tracks)> = Vec::new();
     let mut lfe_groups: Vec<usize> = Vec::new();
+    let group_of = |g: &Option<String>| groups.iter().position(|x| x == group_name(g)).unwrap_or(0);
     for (i, ob) in scene.objects.iter().enumerate() {
         if ob.mute {
             continue;
         }
-        let g = groups
-            .iter()
-            .position(|x| x == group_name(&ob.group))
-            .unwrap_or(0);
-        let blocks = plan_object(ob, ob.gain_db + scene.master_gain_db, end);
+        let g = group_of(&ob.group);
+        let blocks = plan_object(ob, ob.gain_db + scene.master_gain_db, end, grid);
+        let name = ob.name.clone();
         items.push((
             g,
-            Item::Object {
-                name: ob.name.clone(),
-                blocks,
-            },
-            Origin::Object(i),
+            Item::Object { name, blocks },
+            vec![(Origin::Object(i), 0)],
         ));
         if ob.lfe_send_db.is_some() && !lfe_groups.contains(&g) {
             lfe_groups.push(g);
@@ -361,43 +498,111 @@ pub fn export(
         if bed.mute {
             continue;
         }
-        let g = groups
-            .iter()
-            .position(|x| x == group_name(&bed.group))
-            .unwrap_or(0);
+        let g = group_of(&bed.group);
         let bl = Layout::resolve(&bed.layout)?;
-        let common = common_pack_for(&bl);
-        items.push((
-            g,
-            Item::Bed {
-                name: bed.name.clone(),
-                layout: bl,
-                common,
-            },
-            Origin::Bed(i),
-        ));
+        if !dolby {
+            let common = common_pack_for(&bl);
+            let src = (0..bl.channels()).map(|c| (Origin::Bed(i), c)).collect();
+            let name = bed.name.clone();
+            items.push((
+                g,
+                Item::Bed {
+                    name,
+                    layout: bl,
+                    common,
+                },
+                src,
+            ));
+            continue;
+        }
+        let (bed_ch, rest) = dolby_bed_split(&bl);
+        if !bed_ch.is_empty() {
+            let speakers = bed_ch
+                .iter()
+                .map(|&c| {
+                    let sp = &bl.speakers[c];
+                    BedSpeaker::of(sp, rc_label(&sp.label).expect("a bed channel"))
+                })
+                .collect();
+            let src = bed_ch.iter().map(|&c| (Origin::Bed(i), c)).collect();
+            let name = bed.name.clone();
+            items.push((g, Item::RcBed { name, speakers }, src));
+        }
+        for c in rest {
+            let sp = &bl.speakers[c];
+            let block = PlannedBlock {
+                start: 0,
+                end,
+                azimuth: sp.azimuth,
+                elevation: sp.elevation,
+                gain: 1.0,
+                jump: true,
+                xyz: sp.allocentric,
+            };
+            let name = format!("{} {}", bed.name, sp.label);
+            let blocks = vec![block];
+            items.push((g, Item::Object { name, blocks }, vec![(Origin::Bed(i), c)]));
+        }
     }
     for &g in &lfe_groups {
+        let name = format!("{} LFE", groups[g]);
         items.push((
             g,
-            Item::Lfe {
-                name: format!("{} LFE", groups[g]),
-            },
-            // Not a scene element: marks the LFE sum of group g.
-            Origin::Object(usize::MAX - g),
+            Item::Lfe { name },
+            vec![(Origin::Object(usize::MAX - g), 0)],
         ));
     }
     items.sort_by_key(|(g, _, _)| *g);
     let total_tracks: usize = items.iter().map(|(_, it, _)| it.tracks()).sum();
-    if total_tracks > crate::io::MAX_CHANNELS {
+    let limit = if dolby {
+        DOLBY_MAX_TRACKS
+    } else {
+        crate::io::MAX_CHANNELS
+    };
+    let mut misfits = Vec::new();
+    if total_tracks > limit {
+        misfits.push(format!(
+            "{total_tracks} tracks (at most {limit}): leave objects or beds out, or merge them"
+        ));
+    }
+    if dolby {
+        let objects = items
+            .iter()
+            .filter(|(_, it, _)| matches!(it, Item::Object { .. }))
+            .count();
+        if objects > DOLBY_MAX_OBJECTS {
+            misfits.push(format!(
+                "{objects} objects (at most {DOLBY_MAX_OBJECTS}, bed speakers that are not in a Dolby bed included): move objects into beds or leave some out"
+            ));
+        }
+        if opts.format != SampleFormat::S24 {
+            misfits
+                .push("32-bit float tracks (the profile is 24-bit PCM): use --format s24".into());
+        }
+        if rate != 48000 && rate != 96000 {
+            misfits.push(format!(
+                "a sample rate of {rate} Hz (the profile allows 48000 or 96000)"
+            ));
+        }
+    }
+    if !misfits.is_empty() {
         return Err(Error::Invalid(format!(
-            "{}: {total_tracks} tracks; a master holds at most {}",
+            "{}: does not fit the {} profile: {}",
             scene.origin,
-            crate::io::MAX_CHANNELS
+            if dolby { "dolby" } else { "ebu" },
+            misfits.join("; ")
         )));
     }
     let bits = opts.format.bits();
-    let (axml, chna) = build_metadata(&items, &groups, rate, bits, end);
+    let meta = Meta {
+        groups: &groups,
+        rate,
+        bits,
+        end,
+        profile: opts.profile,
+    };
+    let plain: Vec<(usize, &Item)> = items.iter().map(|(g, it, _)| (*g, it)).collect();
+    let (axml, chna) = build_metadata(&plain, &meta);
     let bext = bext_chunk(
         &format!("mixstage adm export of {}", scene.origin),
         "mixstage",
@@ -409,18 +614,19 @@ pub fn export(
     ];
     let mut w = WavWriter::create_bw64(out, rate, total_tracks, opts.format, &chunks)?;
 
-    // First track of each item, and where each source's signal goes.
-    let mut first = Vec::with_capacity(items.len());
+    // Where each (source, channel) goes.
+    let mut route: std::collections::HashMap<(Origin, usize), usize> = Default::default();
     let mut t = 0;
-    for (_, it, _) in &items {
-        first.push(t);
-        t += it.tracks();
+    for (_, _, srcs) in &items {
+        for s in srcs {
+            route.insert(*s, t);
+            t += 1;
+        }
     }
-    let slot_of = |o: Origin| items.iter().position(|(_, _, x)| *x == o);
-    let lfe_slot = |g: usize| slot_of(Origin::Object(usize::MAX - g));
     let mut planar = vec![Vec::<f32>::new(); total_tracks];
     let mut inter = Vec::new();
     let mut pos = 0u64;
+    let secs = |f: usize, pos: u64| (pos + f as u64) as f64 / rate as f64;
     loop {
         let n = r.advance_sources()?;
         if n == 0 {
@@ -431,24 +637,19 @@ pub fn export(
             p.resize(n, 0.0);
         }
         for src in r.sources() {
-            let Some(slot) = slot_of(src.origin) else {
-                continue;
-            };
-            let base = first[slot];
             match src.origin {
                 Origin::Object(i) => {
-                    planar[base].copy_from_slice(&src.signal[0][..n]);
-                    if let (Some(lfe), Some(db)) = (src.lfe, scene.objects[i].lfe_send_db) {
-                        let ob = &scene.objects[i];
-                        let g = groups.iter().position(|x| x == group_name(&ob.group));
-                        let Some(ls) = g.and_then(lfe_slot) else {
-                            continue;
-                        };
+                    let ob = &scene.objects[i];
+                    if let Some(&t) = route.get(&(src.origin, 0)) {
+                        planar[t].copy_from_slice(&src.signal[0][..n]);
+                    }
+                    let g = Origin::Object(usize::MAX - group_of(&ob.group));
+                    if let (Some(lfe), Some(db), Some(&lt)) =
+                        (src.lfe, ob.lfe_send_db, route.get(&(g, 0)))
+                    {
                         let send = db_to_gain(db + ob.gain_db + scene.master_gain_db);
-                        let dst = &mut planar[first[ls]];
-                        for (f, (d, &x)) in dst.iter_mut().zip(&lfe[..n]).enumerate() {
-                            let tt = (pos + f as u64) as f64 / rate as f64;
-                            let a = send * db_to_gain(scene::gain_db_at(&ob.gain, tt));
+                        for (f, (d, &x)) in planar[lt].iter_mut().zip(&lfe[..n]).enumerate() {
+                            let a = send * db_to_gain(scene::gain_db_at(&ob.gain, secs(f, pos)));
                             *d += (a * x as f64) as f32;
                         }
                     }
@@ -457,13 +658,13 @@ pub fn export(
                     let bed = &scene.beds[i];
                     let base_db = bed.gain_db + scene.master_gain_db;
                     let amp: Vec<f64> = (0..n)
-                        .map(|f| {
-                            let tt = (pos + f as u64) as f64 / rate as f64;
-                            db_to_gain(base_db + scene::gain_db_at(&bed.gain, tt))
-                        })
+                        .map(|f| db_to_gain(base_db + scene::gain_db_at(&bed.gain, secs(f, pos))))
                         .collect();
                     for (c, sig) in src.signal.iter().enumerate() {
-                        for ((d, &x), &a) in planar[base + c].iter_mut().zip(&sig[..n]).zip(&amp) {
+                        let Some(&t) = route.get(&(src.origin, c)) else {
+                            continue;
+                        };
+                        for ((d, &x), &a) in planar[t].iter_mut().zip(&sig[..n]).zip(&amp) {
                             *d = (a * x as f64) as f32;
                         }
                     }
@@ -514,21 +715,55 @@ fn esc(s: &str) -> String {
     o
 }
 
-/// The `axml` text and the `chna` chunk for `items` (sorted by content).
-fn build_metadata(
-    items: &[(usize, Item, Origin)],
-    groups: &[String],
+/// What the metadata writer needs besides the items.
+struct Meta<'a> {
+    groups: &'a [String],
     rate: u32,
     bits: u16,
     end: i64,
-) -> (String, Vec<u8>) {
+    profile: Profile,
+}
+
+/// A block's position elements: polar, or (Dolby) BS.2127's polar-to-Cartesian mapping.
+fn position_xml(az: f64, el: f64, xyz: Option<[f64; 3]>, cartesian: bool) -> String {
+    if cartesian {
+        let (x, y, z) = match xyz {
+            Some([x, y, z]) => (x, y, z),
+            None => crate::panner::conversion::polar_to_cart(az, el, 1.0),
+        };
+        let c = |v: f64| clean(v.clamp(-1.0, 1.0));
+        format!(
+            "<cartesian>1</cartesian><position coordinate=\"X\">{}</position><position coordinate=\"Y\">{}</position><position coordinate=\"Z\">{}</position>",
+            c(x),
+            c(y),
+            c(z)
+        )
+    } else {
+        format!(
+            "<position coordinate=\"azimuth\">{az}</position><position coordinate=\"elevation\">{el}</position><position coordinate=\"distance\">1</position>"
+        )
+    }
+}
+
+/// The `axml` text and the `chna` chunk for `items` (sorted by content).
+fn build_metadata(items: &[(usize, &Item)], m: &Meta) -> (String, Vec<u8>) {
+    let dolby = m.profile == Profile::Dolby;
+    let grid = m.profile.grid();
+    let time = |k: i64| format_grid(k, grid);
+    let later = DOLBY_INTERPOLATION_SAMPLES as f64 / m.rate as f64;
+    let later_interp = format!("{later:.5}");
     let mut x = String::new();
     let mut uids: Vec<(String, String, String)> = Vec::new(); // (uid, track format, pack)
     let mut body = String::new();
-    let mut objects_of: Vec<Vec<String>> = vec![Vec::new(); groups.len()];
+    let mut objects_of: Vec<Vec<String>> = vec![Vec::new(); m.groups.len()];
     let (mut obj_n, mut ds_n) = (0x1001, 0x1001);
     let mut defs = String::new();
-    for (k, (g, it, _)) in items.iter().enumerate() {
+    let timing = if dolby {
+        format!(" start=\"{}\" duration=\"{}\"", time(0), time(m.end))
+    } else {
+        String::new()
+    };
+    for (k, (g, it)) in items.iter().enumerate() {
         let ao = format!("AO_{:04X}", 0x1001 + k);
         objects_of[*g].push(ao.clone());
         let (name, pack, tracks): (&str, String, Vec<String>) = match it {
@@ -550,82 +785,77 @@ fn build_metadata(
                 for (b, bl) in blocks.iter().enumerate() {
                     let _ = write!(
                         defs,
-                        "<audioBlockFormat audioBlockFormatID=\"AB_0003{id}_{:08X}\" rtime=\"{}\" duration=\"{}\"><position coordinate=\"azimuth\">{}</position><position coordinate=\"elevation\">{}</position><position coordinate=\"distance\">1</position><gain>{}</gain>",
+                        "<audioBlockFormat audioBlockFormatID=\"AB_0003{id}_{:08X}\" rtime=\"{}\" duration=\"{}\">{}<gain>{}</gain>",
                         b + 1,
-                        format_ticks(bl.start),
-                        format_ticks(bl.end - bl.start),
-                        bl.azimuth,
-                        bl.elevation,
+                        time(bl.start),
+                        time(bl.end - bl.start),
+                        position_xml(bl.azimuth, bl.elevation, bl.xyz, dolby),
                         bl.gain
                     );
-                    if bl.jump {
+                    if bl.jump || dolby && b == 0 {
                         defs.push_str("<jumpPosition interpolationLength=\"0\">1</jumpPosition>");
+                    } else if dolby {
+                        // 250 samples, or the whole block when it is shorter.
+                        let secs = (bl.end - bl.start) as f64 / grid as f64;
+                        let il = if secs < later {
+                            time(bl.end - bl.start)
+                        } else {
+                            later_interp.clone()
+                        };
+                        let il = il.rsplit(':').next().unwrap_or(&il).trim_start_matches('0');
+                        let il = if il.starts_with('.') {
+                            format!("0{il}")
+                        } else {
+                            il.to_string()
+                        };
+                        let _ = write!(
+                            defs,
+                            "<jumpPosition interpolationLength=\"{il}\">1</jumpPosition>"
+                        );
                     }
                     defs.push_str("</audioBlockFormat>\n");
                 }
                 defs.push_str("</audioChannelFormat>\n");
-                let tf = stream_and_track(&mut defs, &id, "0003", &ch, name);
+                let tf = stream_and_track(&mut defs, &id, "0003", &ch, &pack, name, dolby);
                 (name, pack, vec![tf])
             }
             Item::Bed {
                 name,
-                layout,
                 common: Some((pack, chans)),
+                ..
             } => {
-                let _ = layout;
                 let tfs = chans.iter().map(|c| format!("AT_{}_01", &c[3..])).collect();
                 (name, pack.clone(), tfs)
             }
             Item::Bed { name, layout, .. } => {
-                let id = format!("{ds_n:04X}");
-                ds_n += 1;
-                let pack = format!("AP_0001{id}");
-                let mut tfs = Vec::new();
-                let mut refs = String::new();
-                for sp in &layout.speakers {
-                    let cid = format!("{ds_n:04X}");
-                    ds_n += 1;
-                    let ch = format!("AC_0001{cid}");
-                    let _ = write!(
-                        refs,
-                        "<audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef>"
-                    );
-                    direct_speaker_channel(
-                        &mut defs,
-                        &ch,
-                        &cid,
-                        &sp.label,
-                        sp.azimuth,
-                        sp.elevation,
-                        sp.lfe,
-                    );
-                    tfs.push(stream_and_track(&mut defs, &cid, "0001", &ch, &sp.label));
-                }
-                let _ = writeln!(
-                    defs,
-                    "<audioPackFormat audioPackFormatID=\"{pack}\" audioPackFormatName=\"{}\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\">{refs}</audioPackFormat>",
-                    esc(&layout.name)
-                );
+                let speakers: Vec<BedSpeaker> = layout
+                    .speakers
+                    .iter()
+                    .map(|s| BedSpeaker::of(s, &s.label))
+                    .collect();
+                let (pack, tfs) = custom_bed(&mut defs, &mut ds_n, &layout.name, &speakers, false);
+                (name, pack, tfs)
+            }
+            Item::RcBed { name, speakers } => {
+                let (pack, tfs) = custom_bed(&mut defs, &mut ds_n, name, speakers, true);
                 (name, pack, tfs)
             }
             Item::Lfe { name } => {
-                let id = format!("{ds_n:04X}");
-                let cid = format!("{:04X}", ds_n + 1);
-                ds_n += 2;
-                let pack = format!("AP_0001{id}");
-                let ch = format!("AC_0001{cid}");
-                let _ = writeln!(
-                    defs,
-                    "<audioPackFormat audioPackFormatID=\"{pack}\" audioPackFormatName=\"LFE\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\"><audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef></audioPackFormat>"
-                );
-                direct_speaker_channel(&mut defs, &ch, &cid, "LFE1", 45.0, -30.0, true);
-                let tf = stream_and_track(&mut defs, &cid, "0001", &ch, "LFE1");
-                (name, pack, vec![tf])
+                let label = if dolby { "RC_LFE" } else { "LFE1" };
+                let sp = vec![BedSpeaker {
+                    label: label.to_string(),
+                    azimuth: 45.0,
+                    elevation: -30.0,
+                    lfe: true,
+                    xyz: Some([-1.0, 1.0, -1.0]),
+                }];
+                let (pack, tfs) = custom_bed(&mut defs, &mut ds_n, "LFE", &sp, dolby);
+                (name, pack, tfs)
             }
         };
         let _ = write!(
             body,
-            "<audioObject audioObjectID=\"{ao}\" audioObjectName=\"{}\"><audioPackFormatIDRef>{pack}</audioPackFormatIDRef>",
+            "<audioObject audioObjectID=\"{ao}\" audioObjectName=\"{}\"{timing}><audioPackFormatIDRef>{pack}</audioPackFormatIDRef>",
             esc(name)
         );
         for tf in tracks {
@@ -639,11 +869,12 @@ fn build_metadata(
     x.push_str("<ebuCoreMain xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns=\"urn:ebu:metadata-schema:ebuCore_2016\" schema=\"EBU_CORE_20161222.xsd\" version=\"1.7\">\n<coreMetadata><format><audioFormatExtended version=\"ITU-R_BS.2076-1\">\n");
     let _ = write!(
         x,
-        "<audioProgramme audioProgrammeID=\"APR_1001\" audioProgrammeName=\"mixstage\" start=\"{}\" end=\"{}\">",
-        format_ticks(0),
-        format_ticks(end)
+        "<audioProgramme audioProgrammeID=\"APR_1001\" audioProgrammeName=\"{}\" start=\"{}\" end=\"{}\">",
+        if dolby { "Atmos_Master" } else { "mixstage" },
+        time(0),
+        time(m.end)
     );
-    let used: Vec<usize> = (0..groups.len())
+    let used: Vec<usize> = (0..m.groups.len())
         .filter(|&g| !objects_of[g].is_empty())
         .collect();
     for (k, _) in used.iter().enumerate() {
@@ -659,14 +890,17 @@ fn build_metadata(
             x,
             "<audioContent audioContentID=\"ACO_{:04X}\" audioContentName=\"{}\">",
             0x1001 + k,
-            esc(&groups[g])
+            esc(&m.groups[g])
         );
         for ao in &objects_of[g] {
             let _ = write!(x, "<audioObjectIDRef>{ao}</audioObjectIDRef>");
         }
-        let lower = groups[g].to_ascii_lowercase();
-        if is_dialogue_group(&groups[g]) {
+        let lower = m.groups[g].to_ascii_lowercase();
+        if is_dialogue_group(&m.groups[g]) {
             x.push_str("<dialogue dialogueContentKind=\"1\">1</dialogue>");
+        } else if dolby {
+            // What Dolby writes for every content: mixed, kind undefined.
+            x.push_str("<dialogue mixedContentKind=\"0\">2</dialogue>");
         } else {
             // nonDialogueContentKind: 1 music, 2 effect, 0 undefined.
             let kind = if lower.starts_with("mus") {
@@ -691,42 +925,82 @@ fn build_metadata(
     for (uid, tf, pack) in &uids {
         let _ = writeln!(
             x,
-            "<audioTrackUID UID=\"{uid}\" sampleRate=\"{rate}\" bitDepth=\"{bits}\"><audioTrackFormatIDRef>{tf}</audioTrackFormatIDRef><audioPackFormatIDRef>{pack}</audioPackFormatIDRef></audioTrackUID>"
+            "<audioTrackUID UID=\"{uid}\" sampleRate=\"{}\" bitDepth=\"{}\"><audioTrackFormatIDRef>{tf}</audioTrackFormatIDRef><audioPackFormatIDRef>{pack}</audioPackFormatIDRef></audioTrackUID>",
+            m.rate, m.bits
         );
     }
     x.push_str("</audioFormatExtended></format></coreMetadata></ebuCoreMain>\n");
     (x, chna_chunk(&uids))
 }
 
-/// Writes a DirectSpeakers channel with one block (label, position, LFE frequency).
-fn direct_speaker_channel(
+/// Writes a custom DirectSpeakers pack of `speakers` (label, azimuth, elevation, LFE):
+/// returns the pack ID and the track format IDs, in speaker order. `cartesian` writes the
+/// positions as Dolby does (BS.2127's polar-to-Cartesian mapping).
+fn custom_bed(
     defs: &mut String,
-    ch: &str,
+    ds_n: &mut usize,
+    name: &str,
+    speakers: &[BedSpeaker],
+    cartesian: bool,
+) -> (String, Vec<String>) {
+    let id = format!("{:04X}", *ds_n);
+    *ds_n += 1;
+    let pack = format!("AP_0001{id}");
+    let mut tfs = Vec::new();
+    let mut refs = String::new();
+    for sp in speakers {
+        let (label, az, el, lfe) = (&sp.label, &sp.azimuth, &sp.elevation, &sp.lfe);
+        let cid = format!("{:04X}", *ds_n);
+        *ds_n += 1;
+        let ch = format!("AC_0001{cid}");
+        let _ = write!(
+            refs,
+            "<audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef>"
+        );
+        let freq = if *lfe {
+            "<frequency typeDefinition=\"lowPass\">120</frequency>"
+        } else {
+            ""
+        };
+        let pos = position_xml(*az, *el, sp.xyz, cartesian);
+        let _ = writeln!(
+            defs,
+            "<audioChannelFormat audioChannelFormatID=\"{ch}\" audioChannelFormatName=\"{l}\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\">{freq}<audioBlockFormat audioBlockFormatID=\"AB_0001{cid}_00000001\"><speakerLabel>{l}</speakerLabel>{pos}</audioBlockFormat></audioChannelFormat>",
+            l = esc(label)
+        );
+        tfs.push(stream_and_track(
+            defs, &cid, "0001", &ch, &pack, label, cartesian,
+        ));
+    }
+    let _ = writeln!(
+        defs,
+        "<audioPackFormat audioPackFormatID=\"{pack}\" audioPackFormatName=\"{}\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\">{refs}</audioPackFormat>",
+        esc(name)
+    );
+    (pack, tfs)
+}
+
+/// Writes the stream and track format of channel `ch`; returns the track format ID. With
+/// `with_pack` (Dolby's profile) the stream also names the pack.
+fn stream_and_track(
+    defs: &mut String,
     id: &str,
-    label: &str,
-    az: f64,
-    el: f64,
-    lfe: bool,
-) {
-    let freq = if lfe {
-        "<frequency typeDefinition=\"lowPass\">120</frequency>"
+    type_label: &str,
+    ch: &str,
+    pack: &str,
+    name: &str,
+    with_pack: bool,
+) -> String {
+    let tf = format!("AT_{type_label}{id}_01");
+    let sf = format!("AS_{type_label}{id}");
+    let pack_ref = if with_pack {
+        format!("<audioPackFormatIDRef>{pack}</audioPackFormatIDRef>")
     } else {
-        ""
+        String::new()
     };
     let _ = writeln!(
         defs,
-        "<audioChannelFormat audioChannelFormatID=\"{ch}\" audioChannelFormatName=\"{l}\" typeLabel=\"0001\" typeDefinition=\"DirectSpeakers\">{freq}<audioBlockFormat audioBlockFormatID=\"AB_0001{id}_00000001\"><speakerLabel>{l}</speakerLabel><position coordinate=\"azimuth\">{az}</position><position coordinate=\"elevation\">{el}</position><position coordinate=\"distance\">1</position></audioBlockFormat></audioChannelFormat>",
-        l = esc(label)
-    );
-}
-
-/// Writes the stream and track format of channel `ch`; returns the track format ID.
-fn stream_and_track(defs: &mut String, id: &str, type_label: &str, ch: &str, name: &str) -> String {
-    let tf = format!("AT_{type_label}{id}_01");
-    let sf = format!("AS_{type_label}{id}");
-    let _ = writeln!(
-        defs,
-        "<audioStreamFormat audioStreamFormatID=\"{sf}\" audioStreamFormatName=\"PCM_{n}\" formatLabel=\"0001\" formatDefinition=\"PCM\"><audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef><audioTrackFormatIDRef>{tf}</audioTrackFormatIDRef></audioStreamFormat>",
+        "<audioStreamFormat audioStreamFormatID=\"{sf}\" audioStreamFormatName=\"PCM_{n}\" formatLabel=\"0001\" formatDefinition=\"PCM\"><audioChannelFormatIDRef>{ch}</audioChannelFormatIDRef>{pack_ref}<audioTrackFormatIDRef>{tf}</audioTrackFormatIDRef></audioStreamFormat>",
         n = esc(name)
     );
     let _ = writeln!(
@@ -888,7 +1162,7 @@ mod tests {
             ],
             vec![],
         );
-        let b = plan_object(&ob, -6.0, 16000);
+        let b = plan_object(&ob, -6.0, 16000, GRID_HZ);
         assert_eq!(b[0].start, 0);
         assert!(b[0].jump && b[0].end == 1 && b[0].azimuth == 0.0);
         for w in b.windows(2) {
@@ -904,7 +1178,7 @@ mod tests {
         }
         // A static object: the start block and one more.
         let st = object(vec![key(0.0, 30.0, Interp::Linear)], vec![]);
-        assert_eq!(plan_object(&st, 0.0, 80000).len(), 2);
+        assert_eq!(plan_object(&st, 0.0, 80000, GRID_HZ).len(), 2);
     }
 
     #[test]
@@ -913,7 +1187,7 @@ mod tests {
             vec![key(0.0, 0.0, Interp::Linear), key(0.5, 60.0, Interp::Step)],
             vec![],
         );
-        let b = plan_object(&ob, 0.0, 8000);
+        let b = plan_object(&ob, 0.0, 8000, GRID_HZ);
         let at = b.iter().position(|x| x.start == 4000).unwrap();
         assert!(b[at].jump && b[at].azimuth == 60.0 && b[at].end == 4001);
         assert_eq!(b[at - 1].azimuth, 0.0);

@@ -118,7 +118,7 @@ Exit codes: 0 ok, 1 error (the file is not a readable ADM master)."
         after_help = "Examples:\n  mixstage adm export scenes/demo.ron -o demo-adm.wav\n  \
 mixstage adm export scenes/demo.ron -o demo-adm.wav --format f32 --json\n  \
 mixstage render demo-adm.wav --layout 7.1.4 -o check.wav   # render the export as BS.2127 does\n\n\
-Only the `ebu` profile is written today. Exit codes: 0 ok, 1 error (nothing is written under the\n\
+Profiles: ebu (default; EBU Tech 3392) and dolby (Dolby Atmos Master ADM). Exit codes: 0 ok, 1 error (nothing is written under the\n\
 output name), 2 usage error."
     )]
     Export(ExportArgs),
@@ -151,6 +151,9 @@ pub enum Profile {
     /// EBU Tech 3392 production profile: BS.2076-1 structures, polar blocks, common
     /// definitions for beds (read strictly by the EBU ADM Renderer).
     Ebu,
+    /// The Dolby Atmos Master ADM profile (for Pro Tools and the Dolby Atmos Renderer):
+    /// programme Atmos_Master, Cartesian blocks, RC_ beds, at most 118 objects, 24-bit.
+    Dolby,
 }
 
 #[derive(Args, Debug)]
@@ -249,9 +252,14 @@ fn export(a: ExportArgs) -> Result<i32> {
         );
     }
     let scene = Scene::load(&a.scene)?;
-    let Profile::Ebu = a.profile;
     let pb = super::progress(0, a.quiet || a.json, "exporting");
-    let opts = adm::export::ExportOptions { format: a.format };
+    let opts = adm::export::ExportOptions {
+        format: a.format,
+        profile: match a.profile {
+            Profile::Ebu => adm::export::Profile::Ebu,
+            Profile::Dolby => adm::export::Profile::Dolby,
+        },
+    };
     let s = adm::export::export(&scene, &a.output, &opts, |done, total| {
         pb.set_length(total);
         pb.set_position(done);
