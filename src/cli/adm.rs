@@ -1,4 +1,4 @@
-//! `mixstage adm`: inspect ADM BWF masters; and the ADM options shared by render and qc.
+//! `mixstage adm`: inspect, export and validate ADM BWF masters; and the ADM options shared by render and qc.
 
 use std::path::PathBuf;
 
@@ -110,7 +110,7 @@ Exit codes: 0 ok, 1 error (the file is not a readable ADM master)."
     /// Print the master's axml chunk (the BS.2076 XML) on stdout.
     #[command(after_help = "Example:\n  mixstage adm xml master.wav > master.xml")]
     Xml(XmlArgs),
-    /// Write a RON scene as an ADM BWF master (EBU Tech 3392 production profile): one mono
+    /// Write a RON scene as an ADM BWF master (EBU Tech 3392 or Dolby Atmos profile): one mono
     /// track per object with its EQ applied, position and gain automation as BS.2076 blocks,
     /// beds as DirectSpeakers packs (BS.2094 common definitions where they exist), groups as
     /// audioContents (dialogue marked), objects' LFE sends summed into an LFE track per group.
@@ -118,8 +118,8 @@ Exit codes: 0 ok, 1 error (the file is not a readable ADM master)."
         after_help = "Examples:\n  mixstage adm export scenes/demo.ron -o demo-adm.wav\n  \
 mixstage adm export scenes/demo.ron -o demo-adm.wav --format f32 --json\n  \
 mixstage render demo-adm.wav --layout 7.1.4 -o check.wav   # render the export as BS.2127 does\n\n\
-Profiles: ebu (default; EBU Tech 3392) and dolby (Dolby Atmos Master ADM). Exit codes: 0 ok, 1 error (nothing is written under the\n\
-output name), 2 usage error."
+Profiles: ebu (default; EBU Tech 3392) and dolby (Dolby Atmos Master ADM).\n\
+Exit codes: 0 ok, 1 error (nothing is written under the output name), 2 usage error."
     )]
     Export(ExportArgs),
     /// Check a master against BS.2076/BS.2088's structural rules and a delivery profile: every

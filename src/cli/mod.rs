@@ -51,7 +51,7 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
     Qc(qc::QcArgs),
-    /// Inspect ADM BWF masters (BS.2076 metadata in BW64 files): `adm info`, `adm xml`.
+    /// ADM BWF masters (BS.2076 metadata in BW64 files): `adm info`, `adm xml`, `adm export`, `adm validate`.
     #[command(subcommand)]
     Adm(adm::AdmCommand),
 }
