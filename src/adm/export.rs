@@ -606,6 +606,7 @@ pub fn export(
     let bext = bext_chunk(
         &format!("mixstage adm export of {}", scene.origin),
         "mixstage",
+        &coding_history(rate, bits, total_tracks),
     );
     let chunks = vec![
         (*b"bext", bext),
@@ -1029,8 +1030,9 @@ fn chna_chunk(uids: &[(String, String, String)]) -> Vec<u8> {
 }
 
 /// A `bext` chunk, version 2 (EBU Tech 3285): description, originator, date and time (from
-/// `SOURCE_DATE_EPOCH` when set, else now, UTC), loudness fields unset (0x7FFF).
-pub fn bext_chunk(description: &str, originator: &str) -> Vec<u8> {
+/// `SOURCE_DATE_EPOCH` when set, else now, UTC), loudness fields unset (0x7FFF), and
+/// `history` as the coding history.
+pub fn bext_chunk(description: &str, originator: &str, history: &str) -> Vec<u8> {
     let mut b = Vec::with_capacity(602 + 64);
     let field = |b: &mut Vec<u8>, s: &str, len: usize| {
         let mut f: Vec<u8> = s
@@ -1068,14 +1070,22 @@ pub fn bext_chunk(description: &str, originator: &str) -> Vec<u8> {
         b.extend_from_slice(&0x7FFFi16.to_le_bytes());
     }
     b.extend_from_slice(&[0u8; 180]);
-    b.extend_from_slice(
-        format!(
-            "A=PCM,F=48000,W=24,T=mixstage {}\r\n",
-            env!("CARGO_PKG_VERSION")
-        )
-        .as_bytes(),
-    );
+    b.extend_from_slice(history.as_bytes());
     b
+}
+
+/// The coding-history line (EBU R 98) of a file mixstage writes: PCM at `rate` Hz,
+/// `bits`-bit words, the channel mode, and the writer.
+pub fn coding_history(rate: u32, bits: u16, channels: usize) -> String {
+    let mode = match channels {
+        1 => "mono".to_string(),
+        2 => "stereo".to_string(),
+        n => format!("multichannel {n}"),
+    };
+    format!(
+        "A=PCM,F={rate},W={bits},M={mode},T=mixstage {}\r\n",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian).
@@ -1095,6 +1105,18 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coding_history_names_the_files_own_rate_word_length_and_mode() {
+        let h = coding_history(96_000, 32, 14);
+        assert!(h.starts_with("A=PCM,F=96000,W=32,M=multichannel 14,T=mixstage "));
+        assert!(h.ends_with("\r\n"));
+        assert!(coding_history(44_100, 16, 2).contains("F=44100,W=16,M=stereo,"));
+        let b = bext_chunk("d", "o", &h);
+        // The coding history follows the 602 fixed bytes of a version 2 chunk.
+        assert_eq!(&b[602..], h.as_bytes());
+        assert_eq!(u16::from_le_bytes([b[346], b[347]]), 2);
+    }
 
     #[test]
     fn ticks_format_exactly() {
