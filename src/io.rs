@@ -613,6 +613,10 @@ pub struct WavWriter {
     extra: Vec<u8>,
     /// The form type of a file past 4 GiB: `RF64`, or `BW64` for ADM masters.
     big_id: [u8; 4],
+    /// Where the `bext` chunk's body lies in `extra` (offset, length), for [`WavWriter::set_bext`].
+    bext_at: Option<(usize, usize)>,
+    /// 24-bit output is dithered too (16-bit output always is).
+    dither_s24: bool,
 }
 
 /// Size of the RIFF header we write before the data: RIFF(12) + JUNK(8+28) + fmt(8+40) + data(8).
@@ -687,8 +691,25 @@ impl WavWriter {
             bytes: Vec::new(),
             extra: Vec::new(),
             big_id: *b"RF64",
+            bext_at: None,
+            dither_s24: false,
         };
-        for (id, body) in chunks {
+        // Every file carries a bext chunk (EBU Tech 3285 v2); callers may pass their own.
+        let default_bext;
+        let mut all: Vec<&([u8; 4], Vec<u8>)> = Vec::with_capacity(chunks.len() + 1);
+        if !chunks.iter().any(|(id, _)| id == b"bext") {
+            default_bext = (
+                *b"bext",
+                crate::bwf::Bext::for_output("mixstage", sample_rate, format.bits(), channels)
+                    .to_bytes(),
+            );
+            all.push(&default_bext);
+        }
+        all.extend(chunks.iter());
+        for (id, body) in all {
+            if id == b"bext" {
+                w.bext_at = Some((w.extra.len() + 8, body.len()));
+            }
             w.extra.extend_from_slice(id);
             w.extra
                 .extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -748,6 +769,15 @@ impl WavWriter {
                     }
                 }
             }
+            SampleFormat::S24 if self.dither_s24 => {
+                for frame in samples.chunks_exact(ch) {
+                    for (c, &x) in frame.iter().enumerate() {
+                        let d = self.tpdf() / 8_388_608.0;
+                        let v = quantise(x as f64 + d, 8_388_608.0, &mut self.stats.clipped[c], x);
+                        bytes.extend_from_slice(&v.to_le_bytes()[0..3]);
+                    }
+                }
+            }
             SampleFormat::S24 => {
                 for frame in samples.chunks_exact(ch) {
                     for (clipped, &x) in self.stats.clipped.iter_mut().zip(frame) {
@@ -773,6 +803,35 @@ impl WavWriter {
             (self.dither >> 11) as f64 / (1u64 << 53) as f64
         };
         next() - next()
+    }
+
+    /// Replaces the file's `bext` chunk (written into the header when the file is finalized),
+    /// for metadata known only at the end, such as a deliverable's measured loudness. The new
+    /// chunk must have the size of the one the file was created with: any [`crate::bwf::Bext`]
+    /// does, as its coding history has a fixed area.
+    pub fn set_bext(&mut self, bext: &crate::bwf::Bext) -> Result<()> {
+        let body = bext.to_bytes();
+        match self.bext_at {
+            Some((at, len)) if len == body.len() => {
+                self.extra[at..at + len].copy_from_slice(&body);
+                Ok(())
+            }
+            _ => Err(Error::Invalid(format!(
+                "{}: the file was created with a bext chunk of another size; it cannot be replaced",
+                self.target.display()
+            ))),
+        }
+    }
+
+    /// Dithers 24-bit output too (triangular, +/- 1 LSB, a repeatable sequence), as a
+    /// deliverable rendered at a higher resolution should be; 16-bit output always is.
+    pub fn set_dither_s24(&mut self, on: bool) {
+        self.dither_s24 = on;
+    }
+
+    /// The format being written.
+    pub fn format(&self) -> SampleFormat {
+        self.format
     }
 
     /// Statistics so far.
@@ -1028,6 +1087,67 @@ mod tests {
                 pos += got;
             }
         }
+    }
+
+    /// Every file carries a version 2 bext chunk, which `set_bext` replaces before the end;
+    /// readers (ours and hound) read the audio past it unchanged.
+    #[test]
+    fn every_file_has_a_bext_chunk_that_can_be_patched() {
+        let d = tmp();
+        let p = d.path().join("b.wav");
+        let chans = vec![vec![0.25f32; 300]; 2];
+        write_all(&p, 48000, &chans, SampleFormat::S24, 0x3).unwrap();
+        let c = crate::adm::bw64::scan(&p).unwrap();
+        let b = c.bext.expect("a bext chunk");
+        assert_eq!(b.version, 2);
+        assert_eq!(b.originator, "mixstage");
+        assert!(b.coding_history.starts_with("A=PCM,F=48000,W=24,M=stereo,"));
+
+        let q = d.path().join("patched.wav");
+        let mut w = WavWriter::create(&q, 48000, 2, SampleFormat::F32, 0x3).unwrap();
+        w.write(&[0.5, -0.5, 0.25, -0.25]).unwrap();
+        let mut b = crate::bwf::Bext::for_output("pm-20", 48000, 32, 2);
+        b.time_reference = 48000 * 3600;
+        b.loudness.integrated_lufs = Some(-23.0);
+        w.set_bext(&b).unwrap();
+        w.finalize(48000, 0x3).unwrap();
+        let back = crate::adm::bw64::scan(&q).unwrap().bext.unwrap();
+        assert_eq!(back.time_reference, 48000 * 3600);
+        assert_eq!(back.description, "pm-20");
+        assert_eq!(back.loudness.integrated_lufs, Some(-23.0));
+        let (info, got) = read_all(&q).unwrap();
+        assert_eq!(info.frames, Some(2));
+        assert_eq!(got, vec![vec![0.5, 0.25], vec![-0.5, -0.25]]);
+        let h: Vec<f32> = hound::WavReader::open(&q)
+            .unwrap()
+            .into_samples::<f32>()
+            .map(|x| x.unwrap())
+            .collect();
+        assert_eq!(h, vec![0.5, -0.5, 0.25, -0.25]);
+    }
+
+    /// Dithered 24-bit output stays within one LSB of the undithered value and is repeatable.
+    #[test]
+    fn dithered_s24_is_within_one_lsb_and_repeatable() {
+        let d = tmp();
+        let x: Vec<f32> = (0..2000).map(|i| (i as f32 * 0.01).sin() * 0.5).collect();
+        let mut outs = Vec::new();
+        for k in 0..2 {
+            let p = d.path().join(format!("d{k}.wav"));
+            let mut w = WavWriter::create(&p, 48000, 1, SampleFormat::S24, 0).unwrap();
+            w.set_dither_s24(true);
+            w.write(&x).unwrap();
+            w.finalize(48000, 0).unwrap();
+            outs.push(read_all(&p).unwrap().1.remove(0));
+        }
+        assert_eq!(outs[0], outs[1]);
+        let lsb = 1.0 / 8_388_608.0;
+        let mut differs = 0;
+        for (a, b) in outs[0].iter().zip(&x) {
+            assert!((a - b).abs() <= 1.5 * lsb, "{a} vs {b}");
+            differs += usize::from((a - b).abs() > 0.5 * lsb);
+        }
+        assert!(differs > 100, "the dither changes samples ({differs})");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 pub mod adm;
 pub mod binaural;
+pub mod bwf;
 pub mod convert;
 pub mod decode;
 pub mod eq;

@@ -47,18 +47,7 @@ pub struct ChnaRow {
     pub pack_ref: String,
 }
 
-/// What the `bext` chunk says (EBU Tech 3285).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Bext {
-    /// Description.
-    pub description: String,
-    /// Originator (the tool that wrote the file).
-    pub originator: String,
-    /// Origination date and time.
-    pub origination: String,
-    /// Time reference: the sample count since midnight of the first sample.
-    pub time_reference: u64,
-}
+pub use crate::bwf::Bext;
 
 /// The chunks of a BW64 file that ADM needs.
 #[derive(Debug, Clone, Default)]
@@ -194,7 +183,15 @@ pub fn scan(path: &Path) -> Result<Container> {
                 let b = read_chunk(&mut f, path, &info, MAX_AXML)?;
                 c.axml = Some(axml_text(b, &origin)?);
             }
-            b"bext" => c.bext = Some(parse_bext(&read_chunk(&mut f, path, &info, 1 << 20)?)),
+            b"bext" => {
+                // A bext too short to hold its fixed fields is ignored (it carries
+                // nothing rendering needs).
+                c.bext = Bext::parse(
+                    &read_chunk(&mut f, path, &info, 1 << 20)?,
+                    &path.display().to_string(),
+                )
+                .ok()
+            }
             b"dbmd" => c.dbmd = Some(read_chunk(&mut f, path, &info, 16 << 20)?),
             _ => {}
         }
@@ -294,23 +291,6 @@ pub fn parse_chna(b: &[u8], origin: &str) -> Result<Vec<ChnaRow>> {
         });
     }
     Ok(rows)
-}
-
-fn parse_bext(b: &[u8]) -> Bext {
-    let get = |lo: usize, hi: usize| fixed_str(b.get(lo..hi.min(b.len())).unwrap_or(&[]));
-    let time_reference = if b.len() >= 346 {
-        u64::from_le_bytes(b[338..346].try_into().unwrap())
-    } else {
-        0
-    };
-    Bext {
-        description: get(0, 256),
-        originator: get(256, 288),
-        origination: format!("{} {}", get(320, 330), get(330, 338))
-            .trim()
-            .to_string(),
-        time_reference,
-    }
 }
 
 #[cfg(test)]

@@ -603,11 +603,13 @@ pub fn export(
     };
     let plain: Vec<(usize, &Item)> = items.iter().map(|(g, it, _)| (*g, it)).collect();
     let (axml, chna) = build_metadata(&plain, &meta);
-    let bext = bext_chunk(
+    let bext = crate::bwf::Bext::for_output(
         &format!("mixstage adm export of {}", scene.origin),
-        "mixstage",
-        &coding_history(rate, bits, total_tracks),
-    );
+        rate,
+        bits,
+        total_tracks,
+    )
+    .to_bytes();
     let chunks = vec![
         (*b"bext", bext),
         (*b"chna", chna),
@@ -1029,108 +1031,15 @@ fn chna_chunk(uids: &[(String, String, String)]) -> Vec<u8> {
     b
 }
 
-/// A `bext` chunk, version 2 (EBU Tech 3285): description, originator, date and time (from
-/// `SOURCE_DATE_EPOCH` when set, else now, UTC), loudness fields unset (0x7FFF), and
-/// `history` as the coding history.
-pub fn bext_chunk(description: &str, originator: &str, history: &str) -> Vec<u8> {
-    let mut b = Vec::with_capacity(602 + 64);
-    let field = |b: &mut Vec<u8>, s: &str, len: usize| {
-        let mut f: Vec<u8> = s
-            .bytes()
-            .filter(|c| c.is_ascii() && *c >= 0x20)
-            .take(len)
-            .collect();
-        f.resize(len, 0);
-        b.extend_from_slice(&f);
-    };
-    field(&mut b, description, 256);
-    field(&mut b, originator, 32);
-    field(&mut b, "", 32);
-    let secs = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0)
-        });
-    let (y, m, d) = civil_from_days(secs.div_euclid(86400));
-    let tod = secs.rem_euclid(86400);
-    field(&mut b, &format!("{y:04}-{m:02}-{d:02}"), 10);
-    field(
-        &mut b,
-        &format!("{:02}:{:02}:{:02}", tod / 3600, tod / 60 % 60, tod % 60),
-        8,
-    );
-    b.extend_from_slice(&0u64.to_le_bytes()); // TimeReference
-    b.extend_from_slice(&2u16.to_le_bytes()); // Version
-    b.extend_from_slice(&[0u8; 64]); // UMID
-    for _ in 0..5 {
-        b.extend_from_slice(&0x7FFFi16.to_le_bytes());
-    }
-    b.extend_from_slice(&[0u8; 180]);
-    b.extend_from_slice(history.as_bytes());
-    b
-}
-
-/// The coding-history line (EBU R 98) of a file mixstage writes: PCM at `rate` Hz,
-/// `bits`-bit words, the channel mode, and the writer.
-pub fn coding_history(rate: u32, bits: u16, channels: usize) -> String {
-    let mode = match channels {
-        1 => "mono".to_string(),
-        2 => "stereo".to_string(),
-        n => format!("multichannel {n}"),
-    };
-    format!(
-        "A=PCM,F={rate},W={bits},M={mode},T=mixstage {}\r\n",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
-/// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn coding_history_names_the_files_own_rate_word_length_and_mode() {
-        let h = coding_history(96_000, 32, 14);
-        assert!(h.starts_with("A=PCM,F=96000,W=32,M=multichannel 14,T=mixstage "));
-        assert!(h.ends_with("\r\n"));
-        assert!(coding_history(44_100, 16, 2).contains("F=44100,W=16,M=stereo,"));
-        let b = bext_chunk("d", "o", &h);
-        // The coding history follows the 602 fixed bytes of a version 2 chunk.
-        assert_eq!(&b[602..], h.as_bytes());
-        assert_eq!(u16::from_le_bytes([b[346], b[347]]), 2);
-    }
 
     #[test]
     fn ticks_format_exactly() {
         assert_eq!(format_ticks(0), "00:00:00.000000");
         assert_eq!(format_ticks(1), "00:00:00.000125");
         assert_eq!(format_ticks(8000 * 3725 + 4), "01:02:05.000500");
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20423), (2025, 12, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11016), (2000, 2, 29));
     }
 
     #[test]

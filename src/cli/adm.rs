@@ -356,7 +356,7 @@ fn info(a: InfoArgs) -> Result<i32> {
             "adm_version": d.version,
             "selected_programme": m.programme,
             "bext": bext.map(|b| json!({"description": b.description, "originator": b.originator,
-                "origination": b.origination, "time_reference": b.time_reference})),
+                "origination": b.origination(), "time_reference": b.time_reference})),
             "programmes": d.programmes.iter().map(|p| json!({"id": p.id, "name": p.name, "contents": p.contents,
                 "loudness": p.loudness.iter().map(loud).collect::<Vec<_>>()})).collect::<Vec<_>>(),
             "contents": d.contents.iter().map(|c| json!({"id": c.id, "name": c.name, "dialogue": dialogue(c),
@@ -392,7 +392,9 @@ fn info(a: InfoArgs) -> Result<i32> {
     if let Some(b) = bext {
         println!(
             "bext: originator '{}', {} , time reference {} samples",
-            b.originator, b.origination, b.time_reference
+            b.originator,
+            b.origination(),
+            b.time_reference
         );
     }
     for p in &d.programmes {
