@@ -25,6 +25,7 @@ pub mod render;
 pub mod scene;
 pub mod source;
 pub mod time;
+pub mod timecode;
 
 pub use error::{Error, Result};
 pub use layout::{Layout, Speaker};

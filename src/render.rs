@@ -255,6 +255,29 @@ pub struct RenderOptions {
     /// the point-source panner, instead of the allocentric panner (for layouts without
     /// allocentric positions, such as the binaural virtual layout).
     pub cartesian_as_polar: bool,
+    /// The programme's start as a BWF `TimeReference` (samples since midnight): the files
+    /// written get this plus the render's start in their `bext` chunk.
+    pub time_reference: u64,
+}
+
+impl RenderOptions {
+    /// The `TimeReference` of an output that starts at [`RenderOptions::start`].
+    pub fn output_time_reference(&self, rate: u32) -> u64 {
+        self.time_reference + (self.start.max(0.0) * rate as f64).round() as u64
+    }
+}
+
+/// The `bext` chunk of a rendered file: its description, format and time reference.
+pub fn output_bext(
+    description: &str,
+    rate: u32,
+    format: crate::io::SampleFormat,
+    channels: usize,
+    time_reference: u64,
+) -> crate::bwf::Bext {
+    let mut b = crate::bwf::Bext::for_output(description, rate, format.bits(), channels);
+    b.time_reference = time_reference;
+    b
 }
 
 impl Renderer {
@@ -1034,6 +1057,14 @@ pub fn render_to_files(
         .iter()
         .map(|p| WavWriter::create(p, rate, ch, format, mask))
         .collect::<Result<Vec<_>>>()?;
+    let tr = opts.output_time_reference(rate);
+    for (w, p) in writers.iter_mut().zip(&paths) {
+        let name = p.file_name().map(|n| n.to_string_lossy().to_string());
+        let desc = format!("mixstage render of {} ({})", scene.origin, layout.name);
+        let mut b = output_bext(&desc, rate, format, ch, tr);
+        b.originator_reference = name.unwrap_or_default();
+        w.set_bext(&b)?;
+    }
     let total = r.remaining();
     // The loop runs on a worker of the thread pool, so the calling thread sleeps instead of
     // competing with the workers for the cores while they wait between blocks.
@@ -1190,6 +1221,13 @@ pub fn render_binaural_to_file(
     };
     let mut r = Renderer::new(scene, &layout, &shifted)?;
     let mut w = WavWriter::create(out, rate, 2, format, 0x3)?;
+    w.set_bext(&output_bext(
+        &format!("mixstage binaural render of {}", scene.origin),
+        rate,
+        format,
+        2,
+        opts.output_time_reference(rate),
+    ))?;
     let total = r.remaining();
     let (mut left, mut right) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
     let mut inter = vec![0f32; 2 * BLOCK];

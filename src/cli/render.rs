@@ -10,6 +10,7 @@ use mixstage::io::SampleFormat;
 use mixstage::render::{
     binaural_virtual_layout, render_binaural_to_file, render_to_files, RenderOptions,
 };
+use mixstage::timecode::{Clock, FrameRate};
 use mixstage::Layout;
 use serde_json::json;
 
@@ -46,12 +47,21 @@ pub struct RenderArgs {
     /// Sample format of the output.
     #[arg(long, value_enum, default_value_t = SampleFormat::F32)]
     format: SampleFormat,
-    /// Start time in seconds.
-    #[arg(long, default_value_t = 0.0)]
-    start: f64,
-    /// End time in seconds (default: the end of the scene).
-    #[arg(long)]
-    end: Option<f64>,
+    /// Start: seconds from the programme's start (2.5), or a timecode on the programme's
+    /// clock (01:00:10:00 is 10 s into a programme starting at 01:00:00:00; see --start-tc).
+    #[arg(long, value_name = "SECONDS|TIMECODE", default_value = "0")]
+    start: String,
+    /// End, as --start (default: the end of the scene).
+    #[arg(long, value_name = "SECONDS|TIMECODE")]
+    end: Option<String>,
+    /// The programme's start timecode (default: an ADM master's bext TimeReference, else
+    /// 00:00:00:00). Written, plus --start, as the output's bext TimeReference.
+    #[arg(long, value_name = "HH:MM:SS:FF")]
+    start_tc: Option<String>,
+    /// Frame rate of the timecodes: 23.976, 24, 25, 29.97, 29.97df, 30, 47.952, 48, 50,
+    /// 59.94, 59.94df, 60 (23.976 and 29.97 run 1000/1001 slow; df = drop-frame numbering).
+    #[arg(long, value_name = "RATE", default_value = "25")]
+    fps: String,
     /// Also write one file per group (stem) beside the mix: OUT.<group>.wav.
     #[arg(long)]
     stems: bool,
@@ -71,17 +81,47 @@ pub struct RenderArgs {
     adm: super::adm::AdmArgs,
 }
 
+/// The programme's clock: `--start-tc` when given, else an ADM master's bext TimeReference,
+/// else midnight; timecodes read at `fps`.
+pub fn programme_clock(
+    start_tc: Option<&str>,
+    fps: &str,
+    master: Option<&mixstage::adm::AdmMaster>,
+    sample_rate: u32,
+) -> Result<Clock> {
+    let rate = FrameRate::parse(fps)?;
+    let from_master = master
+        .and_then(|m| m.container.bext.as_ref())
+        .map(|b| Clock::from_time_reference(b.time_reference, sample_rate, rate));
+    Ok(match (start_tc, from_master) {
+        (Some(tc), _) => Clock::new(Some(tc), Some(fps))?,
+        (None, Some(c)) => c,
+        (None, None) => Clock::new(None, Some(fps))?,
+    })
+}
+
 pub fn run(a: RenderArgs) -> Result<i32> {
     let layout = match &a.layout {
         Some(l) => Layout::resolve(l)?,
         None => binaural_virtual_layout(),
     };
-    let (scene, _master) = super::adm::open(&a.scene, &a.adm, a.quiet || a.json)?;
+    let (scene, master) = super::adm::open(&a.scene, &a.adm, a.quiet || a.json)?;
     let groups = super::adm::group_filter(&a.only, &a.without, &scene);
+    let clock = programme_clock(
+        a.start_tc.as_deref(),
+        &a.fps,
+        master.as_ref(),
+        scene.sample_rate,
+    )?;
     let opts = RenderOptions {
-        start: a.start,
-        end: a.end,
+        start: clock.position(&a.start, "--start")?,
+        end: a
+            .end
+            .as_deref()
+            .map(|e| clock.position(e, "--end"))
+            .transpose()?,
         groups,
+        time_reference: clock.time_reference(scene.sample_rate),
         ..Default::default()
     };
     let started = Instant::now();
