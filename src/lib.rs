@@ -13,6 +13,7 @@ pub mod binaural;
 pub mod bwf;
 pub mod convert;
 pub mod decode;
+pub mod deliver;
 pub mod eq;
 pub mod error;
 pub mod geometry;

@@ -92,6 +92,18 @@ pub enum GroupFilter {
 }
 
 impl GroupFilter {
+    /// The filter of `--only` / `--without` lists (`only` wins when both are given), with
+    /// `dialogue` and `non-dialogue` expanded into an ADM master's groups.
+    pub fn from_lists(only: &[String], without: &[String], scene: &Scene) -> GroupFilter {
+        if !only.is_empty() {
+            GroupFilter::Only(expand_groups(only, scene))
+        } else if !without.is_empty() {
+            GroupFilter::Without(expand_groups(without, scene))
+        } else {
+            GroupFilter::All
+        }
+    }
+
     fn admits(&self, g: &str) -> bool {
         match self {
             GroupFilter::All => true,
@@ -99,6 +111,31 @@ impl GroupFilter {
             GroupFilter::Without(v) => !v.iter().any(|x| x == g),
         }
     }
+}
+
+/// Expands `dialogue` / `non-dialogue` into the groups of an ADM master (its dialogue
+/// audioContents and the others), unless the scene has a group of that name.
+pub fn expand_groups(names: &[String], scene: &Scene) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in names {
+        let pick: Vec<String> = match n.as_str() {
+            "dialogue" if !scene.dialogue_groups.is_empty() && !scene.groups().contains(n) => {
+                scene.dialogue_groups.clone()
+            }
+            "non-dialogue" if !scene.groups().contains(n) && scene.master.is_some() => scene
+                .groups()
+                .into_iter()
+                .filter(|g| !scene.dialogue_groups.contains(g))
+                .collect(),
+            _ => vec![n.clone()],
+        };
+        for p in pick {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 enum Signal {
@@ -1194,8 +1231,74 @@ pub fn binaural_virtual_layout() -> Layout {
     }
 }
 
-/// Renders a scene straight to headphones: onto [`binaural_virtual_layout`], then through
-/// virtual loudspeakers with `hrtf` (see [`crate::binaural`]), as a two-channel WAV.
+/// A scene rendered for headphones block by block: onto [`binaural_virtual_layout`], then
+/// through virtual loudspeakers with an HRTF set (see [`crate::binaural`]). A range that
+/// starts late pre-rolls one HRIR length, so the convolution is warmed up and the range
+/// sounds as it does in the full render.
+pub struct BinauralStream {
+    r: Renderer,
+    phones: crate::binaural::BinauralRenderer,
+    skip: usize,
+    preroll: u64,
+    left: Vec<f32>,
+    right: Vec<f32>,
+}
+
+impl BinauralStream {
+    /// Prepares the render of `scene` with `opts` through `hrtf`.
+    pub fn new(
+        scene: &Scene,
+        opts: &RenderOptions,
+        hrtf: &crate::binaural::Hrtf,
+    ) -> Result<BinauralStream> {
+        let layout = binaural_virtual_layout();
+        let rate = scene.sample_rate;
+        let phones = crate::binaural::BinauralRenderer::new(&layout, hrtf, rate, BLOCK)?;
+        let start = time_to_frame(opts.start, rate, "--start")?;
+        let preroll = start.min(phones.tail_len() as u64);
+        let shifted = RenderOptions {
+            start: (start - preroll) as f64 / rate as f64,
+            cartesian_as_polar: true,
+            ..opts.clone()
+        };
+        let r = Renderer::new(scene, &layout, &shifted)?;
+        Ok(BinauralStream {
+            r,
+            phones,
+            skip: preroll as usize,
+            preroll,
+            left: vec![0.0; BLOCK],
+            right: vec![0.0; BLOCK],
+        })
+    }
+
+    /// Frames still to render, the pre-roll included.
+    pub fn remaining(&self) -> u64 {
+        self.r.remaining()
+    }
+
+    /// Frames of pre-roll rendered before the output starts.
+    pub fn preroll(&self) -> u64 {
+        self.preroll
+    }
+
+    /// Renders the next block; `None` at the end. The two channels may be empty while the
+    /// pre-roll is rendered.
+    pub fn next_block(&mut self) -> Result<Option<(&[f32], &[f32])>> {
+        let n = self.r.next_block()?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let planar: Vec<&[f32]> = self.r.mix().iter().map(|c| &c[..n]).collect();
+        self.phones
+            .process_planar(&planar, &mut self.left[..n], &mut self.right[..n])?;
+        let from = self.skip.min(n);
+        self.skip -= from;
+        Ok(Some((&self.left[from..n], &self.right[from..n])))
+    }
+}
+
+/// Renders a scene straight to headphones ([`BinauralStream`]) as a two-channel WAV.
 pub fn render_binaural_to_file(
     scene: &Scene,
     opts: &RenderOptions,
@@ -1204,22 +1307,10 @@ pub fn render_binaural_to_file(
     format: crate::io::SampleFormat,
     mut progress: impl FnMut(u64, u64) + Send,
 ) -> Result<RenderSummary> {
-    use crate::binaural::BinauralRenderer;
     use crate::io::WavWriter;
     scene.check_not_an_input(out)?;
-    let layout = binaural_virtual_layout();
     let rate = scene.sample_rate;
-    let mut phones = BinauralRenderer::new(&layout, hrtf, rate, BLOCK)?;
-    // A range that starts late pre-rolls one HRIR length, so the convolution is warmed up
-    // and the range sounds as it does in the full render.
-    let start = time_to_frame(opts.start, rate, "--start")?;
-    let preroll = start.min(phones.tail_len() as u64);
-    let shifted = RenderOptions {
-        start: (start - preroll) as f64 / rate as f64,
-        cartesian_as_polar: true,
-        ..opts.clone()
-    };
-    let mut r = Renderer::new(scene, &layout, &shifted)?;
+    let mut phones = BinauralStream::new(scene, opts, hrtf)?;
     let mut w = WavWriter::create(out, rate, 2, format, 0x3)?;
     w.set_bext(&output_bext(
         &format!("mixstage binaural render of {}", scene.origin),
@@ -1228,32 +1319,22 @@ pub fn render_binaural_to_file(
         2,
         opts.output_time_reference(rate),
     ))?;
-    let total = r.remaining();
-    let (mut left, mut right) = (vec![0f32; BLOCK], vec![0f32; BLOCK]);
+    let total = phones.remaining();
+    let preroll = phones.preroll();
     let mut inter = vec![0f32; 2 * BLOCK];
     let done = rayon::scope(|_| -> Result<u64> {
         let mut done = 0;
-        let mut skip = preroll as usize;
-        loop {
-            let n = r.next_block()?;
-            if n == 0 {
-                break;
+        while let Some((left, right)) = phones.next_block()? {
+            for (f, (l, r)) in left.iter().zip(right).enumerate() {
+                inter[2 * f] = *l;
+                inter[2 * f + 1] = *r;
             }
-            let planar: Vec<&[f32]> = r.mix().iter().map(|c| &c[..n]).collect();
-            phones.process_planar(&planar, &mut left[..n], &mut right[..n])?;
-            for f in 0..n {
-                inter[2 * f] = left[f];
-                inter[2 * f + 1] = right[f];
-            }
-            let from = skip.min(n);
-            skip -= from;
-            w.write(&inter[2 * from..2 * n])?;
-            done += n as u64;
-            progress(done, total);
+            w.write(&inter[..2 * left.len()])?;
+            done += left.len() as u64;
+            progress(done + preroll.min(done), total);
         }
         Ok(done)
     })?;
-    let done = done - preroll;
     let stats = w.finalize(rate, 0x3)?;
     Ok(RenderSummary {
         frames: done,

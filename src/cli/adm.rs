@@ -63,39 +63,9 @@ pub fn open(
     Ok((scene, master))
 }
 
-/// Expands `dialogue` / `non-dialogue` in --only/--without into the groups of a master.
-pub fn expand_groups(names: &[String], scene: &Scene) -> Vec<String> {
-    let mut out = Vec::new();
-    for n in names {
-        let pick: Vec<String> = match n.as_str() {
-            "dialogue" if !scene.dialogue_groups.is_empty() && !scene.groups().contains(n) => {
-                scene.dialogue_groups.clone()
-            }
-            "non-dialogue" if !scene.groups().contains(n) && scene.master.is_some() => scene
-                .groups()
-                .into_iter()
-                .filter(|g| !scene.dialogue_groups.contains(g))
-                .collect(),
-            _ => vec![n.clone()],
-        };
-        for p in pick {
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// The group filter of --only / --without.
 pub fn group_filter(only: &[String], without: &[String], scene: &Scene) -> GroupFilter {
-    if !only.is_empty() {
-        GroupFilter::Only(expand_groups(only, scene))
-    } else if !without.is_empty() {
-        GroupFilter::Without(expand_groups(without, scene))
-    } else {
-        GroupFilter::All
-    }
+    GroupFilter::from_lists(only, without, scene)
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,11 +1,12 @@
 //! Command-line front end: clap definitions and thin wrappers around the library.
 //!
 //! Exit codes: 0 success; 1 an error (bad input, I/O); 2 a usage error (from clap);
-//! 3 a quality-control check failed (`mixstage qc`).
+//! 3 a quality-control check failed (`mixstage qc`, `mixstage deliver`).
 
 pub mod adm;
 pub mod binaural;
 pub mod convert;
+pub mod deliver;
 pub mod layouts;
 pub mod plot;
 pub mod qc;
@@ -51,6 +52,9 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Measure a mix (loudness, true peak, levels, fold-downs) and check a delivery spec.
     Qc(qc::QcArgs),
+    /// Render every deliverable of a sheet (printmasters, stems, M&E, headphones, ADM), check
+    /// each against its spec, and write manifest.json and an HTML QC report.
+    Deliver(deliver::DeliverArgs),
     /// ADM BWF masters (BS.2076 metadata in BW64 files): `adm info`, `adm xml`, `adm export`, `adm validate`.
     #[command(subcommand)]
     Adm(adm::AdmCommand),
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Qc(a) => qc::run(a),
         Command::Binaural(a) => binaural::run(a),
         Command::Adm(c) => adm::run(c),
+        Command::Deliver(a) => deliver::run(a),
     };
     match result {
         Ok(code) => code,

@@ -13,6 +13,7 @@
 //! [`Analyzer`] is the streaming entry point: `push` interleaved blocks of the mix (from a
 //! file or straight from a renderer), then `finish` for a [`report::Report`].
 
+pub mod html;
 pub mod kweight;
 pub mod loudness;
 pub mod meter;
