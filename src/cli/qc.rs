@@ -29,7 +29,8 @@ Exit codes: 0 measured (and every check passed), 1 error, 3 a check failed.\n\n\
 Examples:\n  mixstage qc mix.wav --layout 7.1.4 --spec ebu-r128\n  \
 mixstage qc mix.wav --layout 5.1 --systems own,stereo,mono --json\n  \
 mixstage qc mix.wav --layout 7.1.4 --spec my-spec.ron --plots qc-plots/\n  \
-mixstage qc scenes/demo.ron --layout 7.1.4 --spec ebu-r128"
+mixstage qc scenes/demo.ron --layout 7.1.4 --spec ebu-r128\n  \
+mixstage qc mix.wav --layout 5.1 --spec ebu-r128 --report qc.html   # a report a client can open"
 )]
 pub struct QcArgs {
     /// The mix to measure (WAV, or any format the decoder reads), or a scene (.ron) to render
@@ -56,6 +57,10 @@ pub struct QcArgs {
     /// Write SVG plots into this directory: loudness over time and channel levels per system.
     #[arg(long, value_name = "DIR")]
     plots: Option<PathBuf>,
+    /// Write the report as one self-contained HTML page (inline CSS and SVG, no scripts; prints
+    /// to a clean PDF from a browser), as `mixstage deliver` writes for a whole job.
+    #[arg(long, value_name = "FILE.html")]
+    report: Option<PathBuf>,
     /// Report runs of digital silence inside the programme from this length on (seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
     min_silence: f64,
@@ -259,6 +264,12 @@ pub fn run(a: QcArgs) -> Result<i32> {
     if let Some(dir) = &a.plots {
         plot::check_plot_dir(dir)?;
     }
+    if let Some(r) = &a.report {
+        mixstage::io::check_output_path(r)?;
+        if r.canonicalize().ok().is_some() && r.canonicalize().ok() == a.input.canonicalize().ok() {
+            bail!("--report {}: is the input", r.display());
+        }
+    }
     let spec = a.spec.as_deref().map(Spec::resolve).transpose()?;
     let headphones =
         |n: &String| n.eq_ignore_ascii_case("binaural") || n.eq_ignore_ascii_case("headphones");
@@ -315,6 +326,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
     if analyzer.frames() == 0 {
         bail!("{}: the file holds no audio (0 frames)", a.input.display());
     }
+    let analyzer_frames = analyzer.frames();
     let mut report = analyzer.finish();
     report.input = Some(a.input.display().to_string());
     report.layout = layout_name;
@@ -342,6 +354,22 @@ pub fn run(a: QcArgs) -> Result<i32> {
         let files = plot::write_plots(&report, dir)?;
         if !a.quiet && !a.json {
             eprintln!("wrote {} plots into {}", files.len(), dir.display());
+        }
+    }
+    if let Some(path) = &a.report {
+        let sha = if a.input.is_file() {
+            mixstage::deliver::sha256_file(&a.input)?
+        } else {
+            String::new()
+        };
+        let html =
+            mixstage::qc::html::single_report(&report, &sha, &info.encoding, analyzer_frames)?;
+        mixstage::io::check_output_path(path)?;
+        let tmp = path.with_extension("html.tmp");
+        std::fs::write(&tmp, html).with_context(|| format!("{}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))?;
+        if !a.quiet && !a.json {
+            eprintln!("wrote {}", path.display());
         }
     }
     let adm_json = opened
