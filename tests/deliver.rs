@@ -379,8 +379,7 @@ fn normalize_refuses_a_gain_that_breaks_the_true_peak_limit() {
     );
     let s = Sheet::load(&sheet).unwrap();
     let e = deliver(&s, &DeliverOptions::default(), &|_, _, _| {})
-        .err()
-        .expect("an error")
+        .expect_err("an error")
         .to_string();
     assert!(
         e.contains("true peak") && e.contains("sheet.ron:") && e.contains("'pm'"),

@@ -436,13 +436,16 @@ fn qc_json(r: &Report) -> Value {
     })
 }
 
+/// The files of a sink: path, writer and the bext it carries.
+type Writers = Vec<(PathBuf, WavWriter, crate::bwf::Bext)>;
+
 /// One file being written, and how its blocks get there.
 struct Sink {
     gain: f32,
     resampler: Option<resample::Stream>,
     analyzer: Analyzer,
     /// One writer (interleaved in `order`), or one per channel (`split`), or none (a measuring pass).
-    writers: Vec<(PathBuf, WavWriter, crate::bwf::Bext)>,
+    writers: Writers,
     /// The WAVE channel mask of the written files.
     mask: u32,
     order: Vec<usize>,
@@ -455,12 +458,10 @@ struct Sink {
 
 impl Sink {
     fn push(&mut self, block: &[&[f32]]) -> Result<()> {
-        let n = block.first().map_or(0, |b| b.len());
         for (s, b) in self.scaled.iter_mut().zip(block) {
             s.clear();
             s.extend(b.iter().map(|x| x * self.gain));
         }
-        let _ = n;
         match self.resampler.as_mut() {
             Some(rs) => {
                 let refs: Vec<&[f32]> = self.scaled.iter().map(|v| v.as_slice()).collect();
@@ -510,7 +511,7 @@ impl Sink {
     }
 
     /// Flushes the resampler and ends the measurement.
-    fn finish(mut self) -> Result<(Report, Vec<(PathBuf, WavWriter, crate::bwf::Bext)>, u32)> {
+    fn finish(mut self) -> Result<(Report, Writers, u32)> {
         if let Some(mut rs) = self.resampler.take() {
             let mut out = std::mem::take(&mut self.resampled);
             rs.finish(&mut out)?;
@@ -520,11 +521,23 @@ impl Sink {
     }
 }
 
+/// A written file, for the report.
+struct FileRow {
+    path: String,
+    sha256: String,
+    channels: usize,
+    frames: u64,
+    rate: u32,
+    /// Index of its measurement.
+    report: usize,
+    note: Option<String>,
+}
+
 /// One file set of a pass (the mix, or one stem): its measurement and its writers.
 struct Part {
     group: String,
     report: Report,
-    writers: Vec<(PathBuf, WavWriter, crate::bwf::Bext)>,
+    writers: Writers,
     mask: u32,
 }
 
@@ -883,7 +896,7 @@ impl Job<'_> {
         if self.o.split {
             d.push("multi-mono (one file per channel)".into());
         }
-        d.push(format!("{}", format_name(self.o.format)));
+        d.push(format_name(self.o.format).to_string());
         if let Some(r) = self.o.rate {
             d.push(format!("{r} Hz"));
         }
@@ -919,16 +932,7 @@ impl Job<'_> {
         };
         let mut files_json = Vec::new();
         let mut reports = Vec::new();
-        let mut file_rows: Vec<(
-            String,
-            String,
-            usize,
-            u64,
-            u32,
-            String,
-            usize,
-            Option<String>,
-        )> = Vec::new();
+        let mut file_rows: Vec<FileRow> = Vec::new();
         let mut passed = true;
         for Part {
             group,
@@ -982,16 +986,15 @@ impl Job<'_> {
                     "gain_db": gain_db,
                     "qc": qc_json(&report),
                 }));
-                file_rows.push((
-                    rel,
-                    sha,
-                    ch,
-                    frames_out,
+                file_rows.push(FileRow {
+                    path: rel,
+                    sha256: sha,
+                    channels: ch,
+                    frames: frames_out,
                     rate,
-                    group.clone(),
-                    reports.len(),
+                    report: reports.len(),
                     note,
-                ));
+                });
             }
             reports.push(report);
         }
@@ -1002,20 +1005,18 @@ impl Job<'_> {
         let files: Vec<html::HtmlFile> = file_rows
             .into_iter()
             .enumerate()
-            .map(
-                |(k, (path, sha, ch, frames, rate, _g, ri, note))| html::HtmlFile {
-                    path,
-                    layout: layout_name.clone(),
-                    format: format_name(self.o.format).into(),
-                    channels: ch,
-                    frames,
-                    sample_rate: rate,
-                    sha256: sha,
-                    // A multi-mono set shows the mix's measurement once, with its first file.
-                    report: (!self.o.split || k == 0).then(|| &reports[ri]),
-                    note,
-                },
-            )
+            .map(|(k, r)| html::HtmlFile {
+                path: r.path,
+                layout: layout_name.clone(),
+                format: format_name(self.o.format).into(),
+                channels: r.channels,
+                frames: r.frames,
+                sample_rate: r.rate,
+                sha256: r.sha256,
+                // A multi-mono set shows the mix's measurement once, with its first file.
+                report: (!self.o.split || k == 0).then(|| &reports[r.report]),
+                note: r.note,
+            })
             .collect();
         let section = html::deliverable_section(&html::HtmlDeliverable {
             name: self.o.name.clone(),
