@@ -1095,12 +1095,9 @@ pub fn render_to_files(
         .map(|p| WavWriter::create(p, rate, ch, format, mask))
         .collect::<Result<Vec<_>>>()?;
     let tr = opts.output_time_reference(rate);
-    for (w, p) in writers.iter_mut().zip(&paths) {
-        let name = p.file_name().map(|n| n.to_string_lossy().to_string());
-        let desc = format!("mixstage render of {} ({})", scene.origin, layout.name);
-        let mut b = output_bext(&desc, rate, format, ch, tr);
-        b.originator_reference = name.unwrap_or_default();
-        w.set_bext(&b)?;
+    let desc = format!("mixstage render of {} ({})", scene.origin, layout.name);
+    for w in writers.iter_mut() {
+        w.set_bext(&output_bext(&desc, rate, format, ch, tr))?;
     }
     let total = r.remaining();
     // The loop runs on a worker of the thread pool, so the calling thread sleeps instead of

@@ -181,17 +181,24 @@ pub struct Clock {
     pub start_s: f64,
     /// The frame rate timecodes are read at.
     pub rate: FrameRate,
+    /// The start as a frame count, when it was given as a timecode (positions are then
+    /// computed from frame differences, exactly).
+    pub start_frame: Option<u64>,
 }
 
 impl Clock {
     /// A clock from a start timecode (`None`: midnight) and a frame rate (`None`: 25).
     pub fn new(start_tc: Option<&str>, fps: Option<&str>) -> Result<Clock> {
         let rate = FrameRate::parse(fps.unwrap_or("25"))?;
-        let start_s = match start_tc {
-            Some(tc) => rate.frame_seconds(rate.parse_timecode(tc)?),
-            None => 0.0,
+        let start_frame = match start_tc {
+            Some(tc) => rate.parse_timecode(tc)?,
+            None => 0,
         };
-        Ok(Clock { start_s, rate })
+        Ok(Clock {
+            start_s: rate.frame_seconds(start_frame),
+            rate,
+            start_frame: Some(start_frame),
+        })
     }
 
     /// A clock starting at a BWF `TimeReference` of `samples` at `sample_rate`.
@@ -199,6 +206,7 @@ impl Clock {
         Clock {
             start_s: samples as f64 / sample_rate as f64,
             rate,
+            start_frame: None,
         }
     }
 
@@ -215,7 +223,10 @@ impl Clock {
                 .rate
                 .parse_timecode(s)
                 .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
-            let t = self.rate.frame_seconds(n) - self.start_s;
+            let t = match self.start_frame {
+                Some(s0) if n >= s0 => self.rate.frame_seconds(n - s0),
+                _ => self.rate.frame_seconds(n) - self.start_s,
+            };
             if t < -1e-9 {
                 return Err(Error::Invalid(format!(
                     "{what} {s}: before the programme's start ({})",

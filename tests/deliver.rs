@@ -407,3 +407,72 @@ fn an_adm_output_is_exported_and_validated() {
     let c = mixstage::adm::bw64::scan(&d.path().join("out/master.wav")).unwrap();
     assert!(c.chna.is_some());
 }
+
+#[test]
+fn render_takes_timecodes_and_writes_the_time_reference() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("r.wav");
+    let r = mixstage()
+        .args([
+            "render",
+            &demo(),
+            "--layout",
+            "stereo",
+            "-q",
+            "--fps",
+            "29.97df",
+        ])
+        .args([
+            "--start-tc",
+            "01:00:00;00",
+            "--start",
+            "01:00:01;00",
+            "--end",
+            "01:00:03;00",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let b = mixstage::adm::bw64::scan(&out).unwrap().bext.unwrap();
+    // 01:00:00;00 drop-frame is frame 107 892, 3599.9964 s after midnight; +1 s (30 frames at 1000/1001).
+    let start: f64 = 107_892.0 * 1001.0 / 30_000.0;
+    let want = ((start + 30.0 * 1001.0 / 30_000.0) * 48_000.0).round() as u64;
+    assert!(
+        b.time_reference.abs_diff(want) <= 1,
+        "{} vs {want}",
+        b.time_reference
+    );
+    let (info, _) = read_all(&out).unwrap();
+    // 01:00:01;00 to 01:00:03;00 is 60 frames of 1001/30000 s.
+    assert!(
+        info.frames.unwrap().abs_diff(96_096) <= 1,
+        "{:?}",
+        info.frames
+    );
+    // A start before the programme, and a frame that drop-frame skips, are errors.
+    for bad in ["00:59:00;00", "01:01:00;00"] {
+        let r = mixstage()
+            .args([
+                "render",
+                &demo(),
+                "--layout",
+                "stereo",
+                "-q",
+                "--fps",
+                "29.97df",
+            ])
+            .args(["--start-tc", "01:00:00;00", "--start", bad, "-o"])
+            .arg(d.path().join("bad.wav"))
+            .output()
+            .unwrap();
+        assert_eq!(r.status.code(), Some(1), "{bad}");
+        assert!(!d.path().join("bad.wav").exists());
+    }
+}

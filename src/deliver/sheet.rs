@@ -267,10 +267,7 @@ impl Sheet {
                 }
             }
             let clock = crate::timecode::Clock::new(self.start_tc.as_deref(), self.fps.as_deref())
-                .unwrap_or(crate::timecode::Clock {
-                    start_s: 0.0,
-                    rate: crate::timecode::FrameRate::parse("25").expect("25"),
-                });
+                .or_else(|_| crate::timecode::Clock::new(None, None))?;
             let mut range = [None, None];
             for (i, (v, what)) in [(&o.start, "start"), (&o.end, "end")]
                 .into_iter()
