@@ -99,7 +99,8 @@ pub struct SystemMeter {
     pairs: Option<Vec<f64>>,
     silence: SilenceTracker,
     frames: u64,
-    planar: Vec<f32>,
+    /// One channel of the block, per channel.
+    planar: Vec<Vec<f32>>,
     /// Scratch for the system's feed output.
     pub scratch: Vec<f32>,
 }
@@ -133,56 +134,82 @@ impl SystemMeter {
         }
     }
 
-    /// Measures the system's channels in `block` (interleaved).
+    /// Measures the system's channels in `block` (interleaved). The loudness meters, the
+    /// cross-channel measures and each channel's levels and true peak run side by side on the
+    /// thread pool; each keeps its own state, so the result does not depend on the thread count.
     pub fn push(&mut self, block: &[f32]) {
+        use rayon::prelude::*;
         let n = self.channels;
         let frames = block.len() / n;
-        self.loudness.push(block);
-        if let Some((meter, buf)) = &mut self.mono {
-            buf.clear();
-            buf.extend(block.chunks_exact(2).map(|f| 0.5 * (f[0] + f[1])));
-            meter.push(buf);
+        let start = self.frames;
+        let (loudness, mono, lr, pairs, silence) = (
+            &mut self.loudness,
+            &mut self.mono,
+            &mut self.lr,
+            &mut self.pairs,
+            &mut self.silence,
+        );
+        if self.planar.len() != n {
+            self.planar = vec![Vec::new(); n];
         }
-        for c in 0..n {
-            self.planar.clear();
-            self.planar.extend(block.iter().skip(c).step_by(n));
-            let lv = &mut self.levels[c];
-            let (mut sq, mut sum) = (0.0f64, 0.0f64);
-            for &x in &self.planar {
-                let a = x.abs();
-                lv.peak = lv.peak.max(a);
-                if a >= CLIP_LEVEL {
-                    lv.clipped += 1;
+        let per_channel = self
+            .levels
+            .par_iter_mut()
+            .zip(self.sums.par_iter_mut())
+            .zip(self.true_peaks.par_iter_mut())
+            .zip(self.planar.par_iter_mut())
+            .enumerate();
+        rayon::join(
+            || {
+                loudness.push(block);
+                if let Some((meter, buf)) = mono {
+                    buf.clear();
+                    buf.extend(block.chunks_exact(2).map(|f| 0.5 * (f[0] + f[1])));
+                    meter.push(buf);
                 }
-                sq += (x as f64) * (x as f64);
-                sum += x as f64;
-            }
-            self.sums[c].0 += sq;
-            self.sums[c].1 += sum;
-            self.true_peaks[c].push(&self.planar);
-        }
-        if let Some(lr) = &mut self.lr {
-            for f in block.chunks_exact(2) {
-                let (l, r) = (f[0] as f64, f[1] as f64);
-                lr[0] += l * r;
-                lr[1] += l * l;
-                lr[2] += r * r;
-            }
-        }
-        if let Some(p) = &mut self.pairs {
-            for f in block.chunks_exact(n) {
-                for i in 0..n {
-                    let xi = f[i] as f64;
-                    for j in i + 1..n {
-                        p[i * n + j] += xi * f[j] as f64;
+                if let Some(lr) = lr {
+                    for f in block.chunks_exact(2) {
+                        let (l, r) = (f[0] as f64, f[1] as f64);
+                        lr[0] += l * r;
+                        lr[1] += l * l;
+                        lr[2] += r * r;
                     }
                 }
-            }
-        }
-        for (k, f) in block.chunks_exact(n).enumerate() {
-            let silent = f.iter().all(|x| x.abs() <= SILENCE_LEVEL);
-            self.silence.frame(self.frames + k as u64, silent);
-        }
+                if let Some(p) = pairs {
+                    for f in block.chunks_exact(n) {
+                        for i in 0..n {
+                            let xi = f[i] as f64;
+                            for j in i + 1..n {
+                                p[i * n + j] += xi * f[j] as f64;
+                            }
+                        }
+                    }
+                }
+                for (k, f) in block.chunks_exact(n).enumerate() {
+                    let silent = f.iter().all(|x| x.abs() <= SILENCE_LEVEL);
+                    silence.frame(start + k as u64, silent);
+                }
+            },
+            || {
+                per_channel.for_each(|(c, (((lv, sums), tp), planar))| {
+                    planar.clear();
+                    planar.extend(block.iter().skip(c).step_by(n));
+                    let (mut sq, mut sum) = (0.0f64, 0.0f64);
+                    for &x in planar.iter() {
+                        let a = x.abs();
+                        lv.peak = lv.peak.max(a);
+                        if a >= CLIP_LEVEL {
+                            lv.clipped += 1;
+                        }
+                        sq += (x as f64) * (x as f64);
+                        sum += x as f64;
+                    }
+                    sums.0 += sq;
+                    sums.1 += sum;
+                    tp.push(planar);
+                });
+            },
+        );
         self.frames += frames as u64;
     }
 
