@@ -201,6 +201,22 @@ impl Clock {
         })
     }
 
+    /// A programme's clock: `start_tc` when given, else a master's bext `TimeReference`
+    /// (`time_reference` samples at `sample_rate`), else midnight; timecodes read at `fps`
+    /// (default 25).
+    pub fn for_programme(
+        start_tc: Option<&str>,
+        fps: Option<&str>,
+        time_reference: Option<u64>,
+        sample_rate: u32,
+    ) -> Result<Clock> {
+        let rate = FrameRate::parse(fps.unwrap_or("25"))?;
+        match (start_tc, time_reference) {
+            (None, Some(tr)) => Ok(Clock::from_time_reference(tr, sample_rate, rate)),
+            _ => Clock::new(start_tc, fps),
+        }
+    }
+
     /// A clock starting at a BWF `TimeReference` of `samples` at `sample_rate`.
     pub fn from_time_reference(samples: u64, sample_rate: u32, rate: FrameRate) -> Clock {
         Clock {

@@ -294,6 +294,15 @@ fn tasks_running_at_once_lose_nothing_in_the_manifest() {
     }
 }
 
+/// Writes a spec file `name` with an integrated-loudness target and a true-peak limit.
+fn write_spec(dir: &Path, name: &str, target: f64, peak: f64) {
+    std::fs::write(
+        dir.join(name),
+        format!("Spec(name: \"{name}\", checks: [IntegratedLoudness(target: {target:.1}, tolerance: 0.5), MaxTruePeak(limit: {peak:.1})])"),
+    )
+    .unwrap();
+}
+
 fn mixstage() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mixstage"))
 }
@@ -301,11 +310,7 @@ fn mixstage() -> Command {
 #[test]
 fn a_failed_check_exits_3_and_bad_sheets_exit_1_naming_the_line() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(
-        d.path().join("quiet.ron"),
-        "Spec(name: \"quiet\", checks: [IntegratedLoudness(target: -31.0, tolerance: 0.5), MaxTruePeak(limit: -1.0)])",
-    )
-    .unwrap();
+    write_spec(d.path(), "quiet.ron", -31.0, -1.0);
     let sheet = write_sheet(
         d.path(),
         r#"        (name: "ok", layout: "stereo", spec: "ebu-r128", normalize: true),
@@ -367,11 +372,7 @@ fn a_failed_check_exits_3_and_bad_sheets_exit_1_naming_the_line() {
 #[test]
 fn normalize_refuses_a_gain_that_breaks_the_true_peak_limit() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(
-        d.path().join("hot.ron"),
-        "Spec(name: \"hot\", checks: [IntegratedLoudness(target: -5.0, tolerance: 0.5), MaxTruePeak(limit: -1.0)])",
-    )
-    .unwrap();
+    write_spec(d.path(), "hot.ron", -5.0, -1.0);
     let sheet = write_sheet(
         d.path(),
         r#"        (name: "pm", layout: "stereo", spec: "hot.ron", normalize: true),"#,

@@ -10,7 +10,7 @@ use mixstage::io::SampleFormat;
 use mixstage::render::{
     binaural_virtual_layout, render_binaural_to_file, render_to_files, RenderOptions,
 };
-use mixstage::timecode::{Clock, FrameRate};
+use mixstage::timecode::Clock;
 use mixstage::Layout;
 use serde_json::json;
 
@@ -81,25 +81,6 @@ pub struct RenderArgs {
     adm: super::adm::AdmArgs,
 }
 
-/// The programme's clock: `--start-tc` when given, else an ADM master's bext TimeReference,
-/// else midnight; timecodes read at `fps`.
-pub fn programme_clock(
-    start_tc: Option<&str>,
-    fps: &str,
-    master: Option<&mixstage::adm::AdmMaster>,
-    sample_rate: u32,
-) -> Result<Clock> {
-    let rate = FrameRate::parse(fps)?;
-    let from_master = master
-        .and_then(|m| m.container.bext.as_ref())
-        .map(|b| Clock::from_time_reference(b.time_reference, sample_rate, rate));
-    Ok(match (start_tc, from_master) {
-        (Some(tc), _) => Clock::new(Some(tc), Some(fps))?,
-        (None, Some(c)) => c,
-        (None, None) => Clock::new(None, Some(fps))?,
-    })
-}
-
 pub fn run(a: RenderArgs) -> Result<i32> {
     let layout = match &a.layout {
         Some(l) => Layout::resolve(l)?,
@@ -107,10 +88,13 @@ pub fn run(a: RenderArgs) -> Result<i32> {
     };
     let (scene, master) = super::adm::open(&a.scene, &a.adm, a.quiet || a.json)?;
     let groups = super::adm::group_filter(&a.only, &a.without, &scene);
-    let clock = programme_clock(
+    let clock = Clock::for_programme(
         a.start_tc.as_deref(),
-        &a.fps,
-        master.as_ref(),
+        Some(&a.fps),
+        master
+            .as_ref()
+            .and_then(|m| m.container.bext.as_ref())
+            .map(|b| b.time_reference),
         scene.sample_rate,
     )?;
     let opts = RenderOptions {

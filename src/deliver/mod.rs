@@ -34,7 +34,7 @@ use crate::qc::system::{default_system_names, systems_by_name, System};
 use crate::qc::{html, Analyzer, QcOptions};
 use crate::render::{BinauralStream, GroupFilter, RenderOptions, Renderer};
 use crate::scene::Scene;
-use crate::timecode::{Clock, FrameRate};
+use crate::timecode::Clock;
 use sheet::{Output, Sheet};
 
 /// How to run a sheet.
@@ -141,6 +141,15 @@ pub fn deliver(
         .collect();
     // Names of every file the chosen outputs write, to reject clashes before rendering.
     check_inputs_not_overwritten(&master, &out_dir, &chosen)?;
+    if master.scene.master.is_some() {
+        if let Some(o) = chosen.iter().find(|o| o.adm) {
+            return Err(Error::Invalid(format!(
+                "{}: output '{}': adm: true exports a RON scene as an ADM master, and the master is already one (check it with `mixstage adm validate`)",
+                sheet.at(&o.name),
+                o.name
+            )));
+        }
+    }
     let jobs = if opts.jobs == 0 {
         rayon::current_num_threads()
     } else {
@@ -157,10 +166,24 @@ pub fn deliver(
             .collect()
     });
     let mut delivered = Vec::new();
+    let mut errors = Vec::new();
     for r in results {
-        delivered.push(r?);
+        match r {
+            Ok(d) => delivered.push(d),
+            Err(e) => errors.push(e.to_string()),
+        }
     }
+    // What was delivered is merged even when another output failed, so nothing done is lost.
     let (manifest, report) = merge(sheet, &master, &out_dir)?;
+    if !errors.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{} of {} output(s) could not be made (the others are in {}): {}",
+            errors.len(),
+            chosen.len(),
+            manifest.display(),
+            errors.join("; ")
+        )));
+    }
     Ok(Outcome {
         delivered,
         manifest,
@@ -182,16 +205,14 @@ fn open_master(sheet: &Sheet) -> Result<Master> {
         let h = sha256_file(&f)?;
         inputs.push((f, h));
     }
-    let rate = FrameRate::parse(sheet.fps.as_deref().unwrap_or("25"))?;
-    let from_master = adm
-        .as_ref()
-        .and_then(|m| m.container.bext.as_ref())
-        .map(|b| Clock::from_time_reference(b.time_reference, scene.sample_rate, rate));
-    let clock = match (&sheet.start_tc, from_master) {
-        (Some(tc), _) => Clock::new(Some(tc), sheet.fps.as_deref())?,
-        (None, Some(c)) => c,
-        (None, None) => Clock::new(None, sheet.fps.as_deref())?,
-    };
+    let clock = Clock::for_programme(
+        sheet.start_tc.as_deref(),
+        sheet.fps.as_deref(),
+        adm.as_ref()
+            .and_then(|m| m.container.bext.as_ref())
+            .map(|b| b.time_reference),
+        scene.sample_rate,
+    )?;
     let warnings = adm.map(|m| m.all_warnings()).unwrap_or_default();
     Ok(Master {
         path,
