@@ -714,7 +714,13 @@ impl Job<'_> {
                 let (w, b) = self.writer(&p, rate, ch, mask, time_reference, &desc)?;
                 vec![(p, w, b)]
             };
-            let systems = self.systems(&layout, rate, !group.is_empty())?;
+            // A measuring pass (normalize) needs the own layout only: the loudness target and the
+            // true-peak limit apply there.
+            let systems = if write {
+                self.systems(&layout, rate, !group.is_empty())?
+            } else {
+                vec![System::own(&layout)]
+            };
             sinks.push((
                 group.clone(),
                 Sink {
