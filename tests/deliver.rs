@@ -477,3 +477,64 @@ fn render_takes_timecodes_and_writes_the_time_reference() {
         assert!(!d.path().join("bad.wav").exists());
     }
 }
+
+/// An ADM master as the sheet's master: its own bext TimeReference is the programme's start,
+/// and `without: ["dialogue"]` leaves out its dialogue audioContents.
+#[test]
+fn an_adm_master_delivers_from_its_own_time_reference() {
+    let d = tempfile::tempdir().unwrap();
+    let master = d.path().join("master.wav");
+    let r = mixstage()
+        .args(["adm", "export", &demo(), "-q", "-o"])
+        .arg(&master)
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    // Set the master's TimeReference to 10:00:00:00 at 48 kHz.
+    let mut bytes = std::fs::read(&master).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"bext").unwrap() + 8 + 338;
+    let tr: u64 = 10 * 3600 * 48_000;
+    bytes[at..at + 8].copy_from_slice(&tr.to_le_bytes());
+    std::fs::write(&master, &bytes).unwrap();
+    let sheet = d.path().join("sheet.ron");
+    std::fs::write(
+        &sheet,
+        r#"Deliver(master: "master.wav", out_dir: "out", outputs: [
+    (name: "pm", layout: "5.1", format: F32),
+    (name: "me", layout: "5.1", without: ["dialogue"], format: F32),
+    (name: "tail", layout: "5.1", start: "10:00:04:00", format: F32),
+    (name: "dx", layout: "5.1", only: ["dialogue"], format: F32),
+])"#,
+    )
+    .unwrap();
+    run(&sheet, &[], false);
+    let o = d.path().join("out");
+    let bext = |name: &str| {
+        mixstage::adm::bw64::scan(&o.join(name))
+            .unwrap()
+            .bext
+            .unwrap()
+    };
+    assert_eq!(bext("pm.wav").time_reference, tr);
+    assert_eq!(bext("tail.wav").time_reference, tr + 4 * 48_000);
+    let (_, pm) = read_all(&o.join("pm.wav")).unwrap();
+    let (_, me) = read_all(&o.join("me.wav")).unwrap();
+    let (_, tail) = read_all(&o.join("tail.wav")).unwrap();
+    assert_eq!(tail[0].len(), pm[0].len() - 4 * 48_000);
+    // The M&E and the dialogue (the master's dialogue contents) sum to the mix, and the
+    // dialogue is not silent.
+    let (_, dx) = read_all(&o.join("dx.wav")).unwrap();
+    for c in 0..6 {
+        let sum: Vec<f32> = me[c].iter().zip(&dx[c]).map(|(a, b)| a + b).collect();
+        assert!(max_diff(&sum, &pm[c]) < 1e-5, "channel {c}");
+    }
+    assert!(
+        dx.iter().flatten().any(|x| x.abs() > 1e-3),
+        "the dialogue contents are heard"
+    );
+}
