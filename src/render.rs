@@ -104,7 +104,8 @@ impl GroupFilter {
         }
     }
 
-    fn admits(&self, g: &str) -> bool {
+    /// True if group `g` is rendered.
+    pub fn admits(&self, g: &str) -> bool {
         match self {
             GroupFilter::All => true,
             GroupFilter::Only(v) => v.iter().any(|x| x == g),

@@ -354,6 +354,17 @@ fn a_failed_check_exits_3_and_bad_sheets_exit_1_naming_the_line() {
     assert!(err.contains("bad.ron:5") && err.contains("layuot"), "{err}");
     assert!(!d.path().join("bad-out").exists());
 
+    // Two outputs writing the same file (a stem and a mix named like it).
+    let clash = write_sheet(
+        d.path(),
+        r#"        (name: "s", layout: "stereo", stems: true),
+        (name: "s.music", layout: "stereo"),"#,
+        "",
+    );
+    let r = mixstage().arg("deliver").arg(&clash).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("would both write s.music.wav"));
+
     // --only with an unknown name, and a missing master.
     let r = mixstage()
         .args(["deliver", "--only", "nope"])

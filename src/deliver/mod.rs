@@ -132,8 +132,6 @@ pub fn deliver(
     }
     let master = open_master(sheet)?;
     let out_dir = sheet.resolve(&sheet.out_dir);
-    let state = out_dir.join(".mixstage");
-    std::fs::create_dir_all(&state).map_err(|e| Error::io(&state, e))?;
     let chosen: Vec<&Output> = sheet
         .outputs
         .iter()
@@ -150,6 +148,8 @@ pub fn deliver(
             )));
         }
     }
+    let state = out_dir.join(".mixstage");
+    std::fs::create_dir_all(&state).map_err(|e| Error::io(&state, e))?;
     let jobs = if opts.jobs == 0 {
         rayon::current_num_threads()
     } else {
@@ -223,16 +223,63 @@ fn open_master(sheet: &Sheet) -> Result<Master> {
     })
 }
 
+/// The file names an output writes (before rendering, to find clashes).
+fn planned_files(master: &Master, o: &Output) -> Vec<String> {
+    if o.stems {
+        let filter = GroupFilter::from_lists(&o.only, &o.without, &master.scene);
+        return master
+            .scene
+            .groups()
+            .iter()
+            .filter(|g| filter.admits(g))
+            .map(|g| {
+                let p = crate::render::stem_path(Path::new(&format!("{}.wav", o.name)), g);
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string()
+            })
+            .collect();
+    }
+    if o.split {
+        if let Some(Ok(layout)) = o.layout.as_deref().map(Layout::resolve) {
+            return layout
+                .speakers
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}.{}.wav",
+                        o.name,
+                        safe(s.aliases.first().unwrap_or(&s.label))
+                    )
+                })
+                .collect();
+        }
+    }
+    vec![format!("{}.wav", o.name)]
+}
+
+/// Refuses outputs that would overwrite the master, one of its sources, or each other.
 fn check_inputs_not_overwritten(master: &Master, out_dir: &Path, chosen: &[&Output]) -> Result<()> {
+    let mut seen: Vec<(String, &str)> = Vec::new();
     for o in chosen {
-        let p = out_dir.join(format!("{}.wav", o.name));
-        master.scene.check_not_an_input(&p)?;
-        if master.path.canonicalize().ok() == p.canonicalize().ok() && p.exists() {
-            return Err(Error::Invalid(format!(
-                "{}: output '{}' would overwrite the master",
-                p.display(),
-                o.name
-            )));
+        for name in planned_files(master, o) {
+            let p = out_dir.join(&name);
+            master.scene.check_not_an_input(&p)?;
+            if p.exists() && master.path.canonicalize().ok() == p.canonicalize().ok() {
+                return Err(Error::Invalid(format!(
+                    "{}: output '{}' would overwrite the master",
+                    p.display(),
+                    o.name
+                )));
+            }
+            if let Some((_, other)) = seen.iter().find(|(n, _)| *n == name) {
+                return Err(Error::Invalid(format!(
+                    "outputs '{other}' and '{}' would both write {name}; rename one",
+                    o.name
+                )));
+            }
+            seen.push((name, &o.name));
         }
     }
     Ok(())
