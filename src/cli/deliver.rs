@@ -28,8 +28,8 @@ pub struct DeliverArgs {
     #[arg(long)]
     force: bool,
     /// Outputs rendered at once (default: the number of cores).
-    #[arg(long, short, value_name = "N", default_value_t = 0)]
-    jobs: usize,
+    #[arg(long, short, value_name = "N")]
+    jobs: Option<usize>,
     /// No progress bars and no summary.
     #[arg(long, short)]
     quiet: bool,
@@ -39,6 +39,9 @@ pub struct DeliverArgs {
 }
 
 pub fn run(a: DeliverArgs) -> Result<i32> {
+    if a.jobs == Some(0) {
+        anyhow::bail!("--jobs 0: expected at least 1 (leave --jobs out for one per core)");
+    }
     let sheet = Sheet::load(&a.sheet)?;
     let started = Instant::now();
     let multi = indicatif::MultiProgress::new();
@@ -62,7 +65,7 @@ pub fn run(a: DeliverArgs) -> Result<i32> {
         &DeliverOptions {
             only: a.only.clone(),
             force: a.force,
-            jobs: a.jobs,
+            jobs: a.jobs.unwrap_or(0),
         },
         &progress,
     )?;
