@@ -599,7 +599,12 @@ fn binaural_render_puts_a_left_source_in_the_left_ear_and_is_thread_independent(
                 )
                 .unwrap()
             });
-        std::fs::read(&out).unwrap()
+        // The bytes, but for the bext chunk's origination date and time (the clock moves
+        // between the two renders).
+        let mut b = std::fs::read(&out).unwrap();
+        let at = b.windows(4).position(|w| w == b"bext").unwrap() + 8 + 320;
+        b[at..at + 18].fill(0);
+        b
     };
     assert_eq!(bits(1), bits(3));
 }
