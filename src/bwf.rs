@@ -195,15 +195,23 @@ pub fn loudness_field(v: Option<f64>) -> i16 {
 
 /// The coding history line of a file mixstage writes: `A=PCM,F=rate,W=bits,M=mode,T=mixstage x.y.z`.
 pub fn coding_history(rate: u32, bits: u16, channels: usize) -> String {
+    coding_history_line(
+        rate,
+        bits,
+        channels,
+        &format!("mixstage {}", env!("CARGO_PKG_VERSION")),
+    )
+}
+
+/// One coding history line, `A=PCM,F=rate,W=bits,M=mode,T=text` and CR LF (mode `mono`,
+/// `stereo` or `multichannel N`).
+pub fn coding_history_line(rate: u32, bits: u16, channels: usize, text: &str) -> String {
     let mode = match channels {
         1 => "mono".to_string(),
         2 => "stereo".to_string(),
         n => format!("multichannel {n}"),
     };
-    format!(
-        "A=PCM,F={rate},W={bits},M={mode},T=mixstage {}\r\n",
-        env!("CARGO_PKG_VERSION")
-    )
+    format!("A=PCM,F={rate},W={bits},M={mode},T={text}\r\n")
 }
 
 /// ASCII printable characters of `s`, cut or NUL padded to `len` bytes.

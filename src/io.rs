@@ -52,6 +52,15 @@ impl SampleFormat {
     pub fn is_integer(self) -> bool {
         self != SampleFormat::F32
     }
+
+    /// The name used on the command line and in manifests: `s16`, `s24`, `f32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleFormat::S16 => "s16",
+            SampleFormat::S24 => "s24",
+            SampleFormat::F32 => "f32",
+        }
+    }
 }
 
 /// What an input file holds.
@@ -910,6 +919,30 @@ pub fn remove_temporary_files() {
             let _ = std::fs::remove_file(p);
         }
     }
+}
+
+/// Writes a small file whole (a report, a manifest, a picture): to a temporary file beside
+/// `path`, synced, then renamed over it, so readers never see half a file and a failure leaves
+/// the old file as it was (and no temporary file).
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
 }
 
 /// Checks that `target` can be written as a new or replaced regular file: its folder exists,

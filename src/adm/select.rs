@@ -725,6 +725,12 @@ fn object_items(
 }
 
 impl AdmMaster {
+    /// The programme's start as the file's bext `TimeReference` (samples since midnight), when
+    /// it has a bext chunk.
+    pub fn time_reference(&self) -> Option<u64> {
+        self.container.bext.as_ref().map(|b| b.time_reference)
+    }
+
     /// Stem name of a content: its name made safe for file names (letters, digits, `-`, `_`).
     pub fn group_of(&self, content: Option<&str>) -> String {
         let Some(cid) = content else {

@@ -42,11 +42,7 @@ pub fn run(a: PlotArgs) -> Result<i32> {
         ),
     };
     mixstage::io::check_output_path(&a.output)?;
-    let tmp = a.output.with_extension("plot.tmp");
-    let written = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, &a.output));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("writing {}", a.output.display()));
-    }
+    mixstage::io::write_file_atomic(&a.output, &bytes)
+        .with_context(|| format!("writing {}", a.output.display()))?;
     Ok(0)
 }

@@ -266,7 +266,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
     }
     if let Some(r) = &a.report {
         mixstage::io::check_output_path(r)?;
-        if r.canonicalize().ok().is_some() && r.canonicalize().ok() == a.input.canonicalize().ok() {
+        if matches!((r.canonicalize(), a.input.canonicalize()), (Ok(x), Ok(y)) if x == y) {
             bail!("--report {}: is the input", r.display());
         }
     }
@@ -365,9 +365,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
         let html =
             mixstage::qc::html::single_report(&report, &sha, &info.encoding, analyzer_frames)?;
         mixstage::io::check_output_path(path)?;
-        let tmp = path.with_extension("html.tmp");
-        std::fs::write(&tmp, html).with_context(|| format!("{}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("{}", path.display()))?;
+        mixstage::io::write_file_atomic(path, html.as_bytes())?;
         if !a.quiet && !a.json {
             eprintln!("wrote {}", path.display());
         }

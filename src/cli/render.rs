@@ -91,10 +91,7 @@ pub fn run(a: RenderArgs) -> Result<i32> {
     let clock = Clock::for_programme(
         a.start_tc.as_deref(),
         Some(&a.fps),
-        master
-            .as_ref()
-            .and_then(|m| m.container.bext.as_ref())
-            .map(|b| b.time_reference),
+        master.as_ref().and_then(|m| m.time_reference()),
         scene.sample_rate,
     )?;
     let opts = RenderOptions {

@@ -18,7 +18,7 @@
 pub mod resample;
 pub mod sheet;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::io::{SampleFormat, WavWriter};
+use crate::io::WavWriter;
 use crate::layout::Layout;
 use crate::qc::report::Report;
 use crate::qc::spec::{Check, Spec};
@@ -208,9 +208,7 @@ fn open_master(sheet: &Sheet) -> Result<Master> {
     let clock = Clock::for_programme(
         sheet.start_tc.as_deref(),
         sheet.fps.as_deref(),
-        adm.as_ref()
-            .and_then(|m| m.container.bext.as_ref())
-            .map(|b| b.time_reference),
+        adm.as_ref().and_then(|m| m.time_reference()),
         scene.sample_rate,
     )?;
     let warnings = adm.map(|m| m.all_warnings()).unwrap_or_default();
@@ -223,6 +221,20 @@ fn open_master(sheet: &Sheet) -> Result<Master> {
     })
 }
 
+/// The file stem of one stem of output `name`: `NAME.GROUP`.
+fn stem_file_stem(name: &str, group: &str) -> String {
+    let p = crate::render::stem_path(Path::new(&format!("{name}.wav")), group);
+    p.file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string()
+}
+
+/// The multi-mono file of one channel: `STEM.LABEL.wav`, named by the speaker's first alias.
+fn channel_file(stem: &str, s: &crate::layout::Speaker) -> String {
+    format!("{stem}.{}.wav", safe(s.aliases.first().unwrap_or(&s.label)))
+}
+
 /// The file names an output writes (before rendering, to find clashes).
 fn planned_files(master: &Master, o: &Output) -> Vec<String> {
     if o.stems {
@@ -232,13 +244,7 @@ fn planned_files(master: &Master, o: &Output) -> Vec<String> {
             .groups()
             .iter()
             .filter(|g| filter.admits(g))
-            .map(|g| {
-                let p = crate::render::stem_path(Path::new(&format!("{}.wav", o.name)), g);
-                p.file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .to_string()
-            })
+            .map(|g| format!("{}.wav", stem_file_stem(&o.name, g)))
             .collect();
     }
     if o.split {
@@ -246,13 +252,7 @@ fn planned_files(master: &Master, o: &Output) -> Vec<String> {
             return layout
                 .speakers
                 .iter()
-                .map(|s| {
-                    format!(
-                        "{}.{}.wav",
-                        o.name,
-                        safe(s.aliases.first().unwrap_or(&s.label))
-                    )
-                })
+                .map(|s| channel_file(&o.name, s))
                 .collect();
         }
     }
@@ -265,14 +265,8 @@ fn check_inputs_not_overwritten(master: &Master, out_dir: &Path, chosen: &[&Outp
     for o in chosen {
         for name in planned_files(master, o) {
             let p = out_dir.join(&name);
+            // The master (a RON scene or an ADM master) is one of the scene's input files.
             master.scene.check_not_an_input(&p)?;
-            if p.exists() && master.path.canonicalize().ok() == p.canonicalize().ok() {
-                return Err(Error::Invalid(format!(
-                    "{}: output '{}' would overwrite the master",
-                    p.display(),
-                    o.name
-                )));
-            }
             if let Some((_, other)) = seen.iter().find(|(n, _)| *n == name) {
                 return Err(Error::Invalid(format!(
                     "outputs '{other}' and '{}' would both write {name}; rename one",
@@ -285,23 +279,18 @@ fn check_inputs_not_overwritten(master: &Master, out_dir: &Path, chosen: &[&Outp
     Ok(())
 }
 
-/// A spec resolved against the sheet's folder (a file path) or built in.
-fn resolve_spec(sheet: &Sheet, name: &str) -> Result<(Spec, Option<PathBuf>)> {
+/// A spec or layout named on the sheet: a file relative to the sheet's folder (returned too,
+/// for the cache key) or a built-in name, read by `resolve`.
+fn resolve_named<T>(
+    sheet: &Sheet,
+    name: &str,
+    resolve: impl Fn(&str) -> Result<T>,
+) -> Result<(T, Option<PathBuf>)> {
     let p = sheet.resolve(name);
     if p.is_file() {
-        Ok((Spec::resolve(&p.display().to_string())?, Some(p)))
+        Ok((resolve(&p.display().to_string())?, Some(p)))
     } else {
-        Ok((Spec::resolve(name)?, None))
-    }
-}
-
-/// A layout resolved against the sheet's folder (a file path) or built in.
-fn resolve_layout(sheet: &Sheet, name: &str) -> Result<(Layout, Option<PathBuf>)> {
-    let p = sheet.resolve(name);
-    if p.is_file() {
-        Ok((Layout::resolve(&p.display().to_string())?, Some(p)))
-    } else {
-        Ok((Layout::resolve(name)?, None))
+        Ok((resolve(name)?, None))
     }
 }
 
@@ -314,7 +303,7 @@ fn effective_spec(sheet: &Sheet, o: &Output) -> Result<(Option<Spec>, Vec<PathBu
         (None, Some(s)) => (s, full_mix),
         (None, None) => return Ok((None, vec![])),
     };
-    let (mut spec, file) = resolve_spec(sheet, name)?;
+    let (mut spec, file) = resolve_named(sheet, name, Spec::resolve)?;
     if !whole {
         spec.checks
             .retain(|c| matches!(c, Check::MaxTruePeak { .. }));
@@ -350,23 +339,13 @@ fn fragment_path(out_dir: &Path, name: &str) -> PathBuf {
     out_dir.join(".mixstage").join(format!("{name}.json"))
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(&tmp, e))?;
-    f.sync_all().map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
-/// [`write_atomic`] unless the file already holds exactly `bytes` (a run that changed
+/// [`crate::io::write_file_atomic`] unless the file already holds exactly `bytes` (a run that changed
 /// nothing rewrites nothing).
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     if std::fs::read(path).is_ok_and(|old| old == bytes) {
         return Ok(());
     }
-    write_atomic(path, bytes)
+    crate::io::write_file_atomic(path, bytes)
 }
 
 /// The fragment of an output if it is still valid for `key` (all files present with their sizes).
@@ -403,7 +382,7 @@ fn run_output(
     let (spec, mut key_files) = effective_spec(sheet, o).map_err(ctx)?;
     let layout = match &o.layout {
         Some(l) => {
-            let (layout, file) = resolve_layout(sheet, l).map_err(ctx)?;
+            let (layout, file) = resolve_named(sheet, l, Layout::resolve).map_err(ctx)?;
             key_files.extend(file);
             Some(layout)
         }
@@ -439,7 +418,7 @@ fn run_output(
     let (d, t) = crate::bwf::origination_now();
     let fragment =
         json!({"key": key, "entry": entry, "html": section, "generated": format!("{d} {t} UTC")});
-    write_atomic(
+    crate::io::write_file_atomic(
         &fragment_path(out_dir, &o.name),
         serde_json::to_string_pretty(&fragment)
             .expect("json")
@@ -463,14 +442,6 @@ fn file_paths(entry: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn format_name(f: SampleFormat) -> &'static str {
-    match f {
-        SampleFormat::S16 => "s16",
-        SampleFormat::S24 => "s24",
-        SampleFormat::F32 => "f32",
-    }
 }
 
 /// The `qc` object of a file in the manifest.
@@ -692,8 +663,9 @@ impl Job<'_> {
         systems_by_name(layout, &names, rate, None)
     }
 
-    /// Renders the output once through `sinks_for`, returning the sinks' results.
-    #[allow(clippy::type_complexity)]
+    /// Renders the output once: every block through one [`Sink`] per file set (the mix, or
+    /// each stem). Returns the sets' measurements and writers, the frames rendered and the
+    /// master's rate. Without `write`, it only measures (on the own layout).
     fn pass(&self, gain: f32, write: bool) -> Result<(Vec<Part>, u64, u32)> {
         let opts = self.render_options()?;
         let (mut src, groups) = self.source(&opts)?;
@@ -707,22 +679,17 @@ impl Job<'_> {
         } else {
             groups
                 .iter()
-                .map(|g| {
-                    let stem =
-                        crate::render::stem_path(Path::new(&format!("{}.wav", self.o.name)), g);
-                    (
-                        g.clone(),
-                        stem.file_stem().unwrap().to_string_lossy().to_string(),
-                    )
-                })
+                .map(|g| (g.clone(), stem_file_stem(&self.o.name, g)))
                 .collect()
         };
         let order = match &self.o.order {
             Some(labels) => sheet::channel_order(&layout, labels).map_err(Error::Invalid)?,
             None => (0..ch).collect(),
         };
+        // A mask cannot say a reordered file's channels, and a mono file of a split set has
+        // none. (A headphone file is measured as stereo: its mask is stereo's, left and right.)
         let natural = order.iter().enumerate().all(|(k, &c)| k == c);
-        let mask = if natural {
+        let mask = if natural && !self.o.split {
             layout.wave_channel_mask().unwrap_or(0)
         } else {
             0
@@ -738,8 +705,7 @@ impl Job<'_> {
                     .iter()
                     .map(|&c| {
                         let s = &layout.speakers[c];
-                        let label = s.aliases.first().unwrap_or(&s.label);
-                        let p = self.out_dir.join(format!("{stem}.{}.wav", safe(label)));
+                        let p = self.out_dir.join(channel_file(stem, s));
                         self.writer(
                             &p,
                             rate,
@@ -779,13 +745,7 @@ impl Job<'_> {
                     },
                     analyzer: Analyzer::new(rate, ch, systems, QcOptions::default())?,
                     writers,
-                    mask: if self.o.split {
-                        0
-                    } else if self.layout.is_none() {
-                        0x3
-                    } else {
-                        mask
-                    },
+                    mask,
                     order: order.clone(),
                     channels: ch,
                     scaled: vec![Vec::new(); ch],
@@ -862,21 +822,22 @@ impl Job<'_> {
         w.set_dither_s24(true);
         let mut b = crate::render::output_bext(desc, rate, self.o.format, ch, tr);
         b.originator_reference = self.o.name.clone();
+        // Two lines: the render (32-bit float at the master's rate), then this file.
+        let master_name = self
+            .master
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         b.coding_history = format!(
-            "{}A=PCM,F={rate},W={},M={},T=mixstage deliver {} from {}\r\n",
+            "{}{}",
             crate::bwf::coding_history(self.master.scene.sample_rate, 32, ch),
-            self.o.format.bits(),
-            if ch == 1 {
-                "mono".into()
-            } else {
-                format!("multichannel {ch}")
-            },
-            self.o.name,
-            self.master
-                .path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default()
+            crate::bwf::coding_history_line(
+                rate,
+                self.o.format.bits(),
+                ch,
+                &format!("mixstage deliver {} from {master_name}", self.o.name)
+            )
         );
         w.set_bext(&b)?;
         Ok((w, b))
@@ -902,39 +863,27 @@ impl Job<'_> {
         let Check::IntegratedLoudness { target, .. } = target_check else {
             unreachable!()
         };
-        let (mut parts, _, _) = self.pass(1.0, false)?;
-        let mut parts: Vec<&mut Report> = parts.iter_mut().map(|p| &mut p.report).collect();
-        // The level that counts is the one the spec checks (programme or dialogue gated):
-        // the check's own measurement of the whole output (the sum of its stems).
-        let mut measured = None;
-        let mut peak: Option<f64> = None;
-        let mut lin_sum = 0.0;
-        for report in parts.iter_mut() {
-            report.check(&Spec {
-                name: spec.name.clone(),
-                description: String::new(),
-                checks: vec![target_check.clone()],
-            });
-            let own = report.systems.first();
-            let m = own.and_then(|s| s.checks.first()).and_then(|c| c.measured);
-            if let Some(m) = m {
-                lin_sum += 10f64.powf(m / 10.0);
-                measured = Some(10.0 * lin_sum.log10());
-            }
-            if let Some(tp) = own.and_then(|s| s.true_peak_dbtp) {
-                peak = Some(peak.map_or(tp, |p: f64| p.max(tp)));
-            }
-        }
-        let Some(measured) = measured else {
-            return Err(Error::Invalid(
-                "normalize: the output is silent; there is no loudness to normalize".into(),
-            ));
-        };
-        if parts.len() > 1 {
+        if self.o.stems {
             return Err(Error::Invalid(
                 "normalize with stems: give the gain to the full mix output; stems measured apart do not sum to its loudness".into(),
             ));
         }
+        let (mut parts, _, _) = self.pass(1.0, false)?;
+        let report = &mut parts[0].report;
+        // The level that counts is the one the spec checks (programme or dialogue gated): the
+        // check's own measurement.
+        report.check(&Spec {
+            name: spec.name.clone(),
+            description: String::new(),
+            checks: vec![target_check.clone()],
+        });
+        let own = report.systems.first();
+        let peak = own.and_then(|s| s.true_peak_dbtp);
+        let Some(measured) = own.and_then(|s| s.checks.first()).and_then(|c| c.measured) else {
+            return Err(Error::Invalid(
+                "normalize: the output is silent; there is no loudness to normalize".into(),
+            ));
+        };
         let gain_db = target - measured;
         for c in &spec.checks {
             if let (Check::MaxTruePeak { limit, .. }, Some(tp)) = (c, peak) {
@@ -970,7 +919,7 @@ impl Job<'_> {
         if self.o.split {
             d.push("multi-mono (one file per channel)".into());
         }
-        d.push(format_name(self.o.format).to_string());
+        d.push(self.o.format.name().to_string());
         if let Some(r) = self.o.rate {
             d.push(format!("{r} Hz"));
         }
@@ -1055,7 +1004,7 @@ impl Job<'_> {
                 });
                 files_json.push(json!({
                     "path": rel, "sha256": sha, "bytes": bytes, "channels": ch, "frames": frames_out,
-                    "sample_rate": rate, "format": format_name(self.o.format), "layout": layout_name,
+                    "sample_rate": rate, "format": self.o.format.name(), "layout": layout_name,
                     "group": if group.is_empty() { Value::Null } else { json!(group) },
                     "gain_db": gain_db,
                     "qc": qc_json(&report),
@@ -1082,7 +1031,7 @@ impl Job<'_> {
             .map(|(k, r)| html::HtmlFile {
                 path: r.path,
                 layout: layout_name.clone(),
-                format: format_name(self.o.format).into(),
+                format: self.o.format.name().into(),
                 channels: r.channels,
                 frames: r.frames,
                 sample_rate: r.rate,
@@ -1151,7 +1100,7 @@ impl Job<'_> {
             "files": [{
                 "path": rel, "sha256": sha, "bytes": bytes, "channels": info.channels,
                 "frames": info.frames.unwrap_or(0), "sample_rate": info.sample_rate,
-                "format": format_name(self.o.format), "layout": "adm",
+                "format": self.o.format.name(), "layout": "adm",
                 "qc": {"passed": passed, "validation": {"profile": pname, "rules": v.rules, "violations": violations}},
             }],
         });
@@ -1172,7 +1121,7 @@ impl Job<'_> {
             files: vec![html::HtmlFile {
                 path: rel,
                 layout: "adm".into(),
-                format: format_name(self.o.format).into(),
+                format: self.o.format.name().into(),
                 channels: info.channels,
                 frames: info.frames.unwrap_or(0),
                 sample_rate: info.sample_rate,

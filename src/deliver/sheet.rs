@@ -193,6 +193,9 @@ impl Sheet {
                 "outputs: empty; list at least one deliverable",
             ));
         }
+        // The clock of every output's start and end (checked above when the sheet sets one).
+        let clock = crate::timecode::Clock::new(self.start_tc.as_deref(), self.fps.as_deref())
+            .or_else(|_| crate::timecode::Clock::new(None, None))?;
         let mut names: Vec<&str> = Vec::new();
         for o in &self.outputs {
             let bad =
@@ -266,8 +269,6 @@ impl Sheet {
                     channel_order(&layout, order).map_err(|e| bad(format!("order: {e}")))?;
                 }
             }
-            let clock = crate::timecode::Clock::new(self.start_tc.as_deref(), self.fps.as_deref())
-                .or_else(|_| crate::timecode::Clock::new(None, None))?;
             let mut range = [None, None];
             for (i, (v, what)) in [(&o.start, "start"), (&o.end, "end")]
                 .into_iter()
