@@ -502,8 +502,52 @@ fn same_speakers(from: &[Speaker], to: &[Speaker]) -> Vec<Option<usize>> {
 
 /// Non-LFE columns for the VBAP method: the same speaker straight through, the others panned.
 fn vbap_main(from: &Layout, to: &Layout, m: &mut Matrix) -> Result<()> {
+    let panner = std::cell::OnceCell::new();
+    route_main(from, to, m, |s, g| {
+        let p = match panner.get() {
+            Some(p) => p,
+            None => {
+                let _ = panner.set(Panner::new(to)?);
+                panner.get().expect("the panner was just set")
+            }
+        };
+        p.gains_into(s.direction(), g);
+        Ok(())
+    })
+}
+
+/// The matrix the renderer routes a RON bed with (`gains[out][in]`): speakers both layouts
+/// share go straight through, as in `Method::Vbap`; every other non-LFE channel is a point
+/// source at its speaker's direction with BS.2127's point-source gains (equal to VBAP's except
+/// on 0+2+0, where BS.2127's stereo rule folds the surrounds at -3 dB, as BS.775 does, so a
+/// scene and its ADM export sound alike); LFE kept.
+pub fn bed_matrix(from: &Layout, to: &Layout) -> Result<Matrix> {
+    let mut m = Matrix::zeros(from.labels(), to.labels());
+    let points = std::cell::OnceCell::new();
+    route_main(from, to, &mut m, |s, g| {
+        let p = match points.get() {
+            Some(p) => p,
+            None => {
+                let _ = points.set(crate::panner::gain_calc::PointGains::new(to)?);
+                points.get().expect("the gains were just set")
+            }
+        };
+        p.direction_into(s.direction(), g);
+        Ok(())
+    })?;
+    route_lfe(&from.speakers, &to.speakers, LfeMode::Keep, &mut m);
+    Ok(m)
+}
+
+/// Fills the non-LFE columns of `m`: a speaker `to` shares goes through at 1, any other is
+/// given the gains `point` computes for it.
+fn route_main(
+    from: &Layout,
+    to: &Layout,
+    m: &mut Matrix,
+    mut point: impl FnMut(&Speaker, &mut [f64]) -> Result<()>,
+) -> Result<()> {
     let pairs = same_speakers(&from.speakers, &to.speakers);
-    let mut panner: Option<Panner> = None;
     let mut g = vec![0.0; to.channels()];
     for (i, s) in from.speakers.iter().enumerate() {
         if s.lfe {
@@ -513,11 +557,7 @@ fn vbap_main(from: &Layout, to: &Layout, m: &mut Matrix) -> Result<()> {
             m.gains[o][i] = 1.0;
             continue;
         }
-        if panner.is_none() {
-            panner = Some(Panner::new(to)?);
-        }
-        let p = panner.as_ref().expect("panner was just built");
-        p.gains_into(s.direction(), &mut g);
+        point(s, &mut g)?;
         for (o, &x) in g.iter().enumerate() {
             m.gains[o][i] = x;
         }

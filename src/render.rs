@@ -19,7 +19,7 @@ use crate::eq::Chain;
 use crate::error::{Error, Result};
 use crate::io::AudioSource;
 use crate::layout::Layout;
-use crate::panner::Panner;
+use crate::panner::gain_calc::PointGains;
 use crate::scene::{self, db_to_gain, group_name, Scene, Source};
 use crate::source::{FileSource, GeneratorState};
 
@@ -261,7 +261,8 @@ pub struct SourceBlock<'a> {
 /// A prepared render of a scene onto a layout, producing blocks on demand.
 pub struct Renderer {
     layout: Layout,
-    panner: Panner,
+    /// Point-source gains for RON objects (BS.2127's, so 0+2+0 gets its stereo rule).
+    panner: PointGains,
     members: Vec<Member>,
     /// The members' sources, apart so the mix can share `members` across threads.
     signals: Vec<Signal>,
@@ -322,7 +323,7 @@ impl Renderer {
     /// Prepares a render: opens the sources, checks rates and channel counts, builds the panner.
     pub fn new(scene: &Scene, layout: &Layout, opts: &RenderOptions) -> Result<Renderer> {
         let rate = scene.sample_rate;
-        let panner = Panner::new(layout)?;
+        let panner = PointGains::new(layout)?;
         let all_groups = scene.groups();
         if let GroupFilter::Only(v) | GroupFilter::Without(v) = &opts.groups {
             for g in v {
@@ -732,7 +733,11 @@ impl Renderer {
                         let chans = m.active.len();
                         let (pan0, a0) = match m.carried.take() {
                             Some(c) => c,
-                            None => (panner.gains(scene::position_at(keys, t0)), amp_at(t0)),
+                            None => {
+                                let mut g = vec![0.0; chans];
+                                panner.direction_into(scene::position_at(keys, t0), &mut g);
+                                (g, amp_at(t0))
+                            }
                         };
                         let segments = segment_count(keys, &m.gain_keys, t0, t1, n);
                         m.bounds.clear();
@@ -743,7 +748,7 @@ impl Renderer {
                         for k in 0..=segments {
                             if k > 0 {
                                 let t = (pos + m.bounds[k] as u64) as f64 / rate;
-                                panner.gains_into(scene::position_at(keys, t), &mut last.0);
+                                panner.direction_into(scene::position_at(keys, t), &mut last.0);
                                 last.1 = amp_at(t);
                             }
                             let (pan, a) = (&last.0, last.1);
@@ -1031,16 +1036,10 @@ fn time_to_frame(t: f64, rate: u32, what: &str) -> Result<u64> {
     Ok((t * rate as f64).round() as u64)
 }
 
-/// The matrix routing a bed's channels onto the output layout (gains[out][in]): the layout
-/// conversion of `mixstage convert` (VBAP, LFE kept), one mechanism for both.
+/// The matrix routing a bed's channels onto the output layout (gains[out][in]):
+/// [`crate::convert::bed_matrix`].
 fn bed_matrix(from: &Layout, to: &Layout) -> Result<Vec<Vec<f64>>> {
-    let m = crate::convert::conversion_matrix(
-        from,
-        to,
-        crate::convert::Method::Vbap,
-        crate::convert::LfeMode::Keep,
-    )?;
-    Ok(m.gains)
+    Ok(crate::convert::bed_matrix(from, to)?.gains)
 }
 
 /// The outcome of [`render_to_files`].

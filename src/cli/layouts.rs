@@ -5,7 +5,8 @@ use std::io::BufRead;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use mixstage::geometry::{cartesian_to_polar, Vec3};
-use mixstage::{Layout, Panner};
+use mixstage::panner::gain_calc::PointGains;
+use mixstage::Layout;
 use serde_json::json;
 
 #[derive(Args, Debug)]
@@ -130,7 +131,7 @@ pub fn layout(c: LayoutCommand) -> Result<i32> {
 
 pub fn gains(a: GainsArgs) -> Result<i32> {
     let layout = Layout::resolve(&a.layout)?;
-    let panner = Panner::new(&layout)?;
+    let panner = PointGains::new(&layout)?;
     let labels = layout.labels();
     if a.stdin {
         let stdin = std::io::stdin();
@@ -159,7 +160,7 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
                     n + 1
                 ),
             };
-            let g = panner.gains_polar(az, el);
+            let g = panner.polar(az, el);
             use std::io::Write;
             writeln!(
                 out,
@@ -192,7 +193,7 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
     if !(-90.0..=90.0).contains(&el) {
         bail!("--el {el}: elevation must be in [-90, 90] degrees");
     }
-    let g = panner.gains_polar(az, el);
+    let g = panner.polar(az, el);
     if a.json {
         println!(
             "{}",

@@ -40,7 +40,7 @@ enum Command {
     /// Inspect a layout.
     #[command(subcommand)]
     Layout(layouts::LayoutCommand),
-    /// Print the VBAP gains of every channel for a direction.
+    /// Print the gains the renderer gives every channel for a direction (VBAP; BS.2127 0+2+0 on stereo).
     Gains(layouts::GainsArgs),
     /// Render a scene (objects and beds) onto a speaker layout as a WAV file.
     Render(render::RenderArgs),

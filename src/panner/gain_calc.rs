@@ -10,7 +10,9 @@
 //!   power-normalise, then lower the level smoothly from 0 dB for a source at the front to -3 dB
 //!   at the back (by `0.5^(b / 2(f + b))`, with `f` and `b` the largest front and surround gains
 //!   of the 0+5+0 pan). A layout counts as 0+2+0 when its only non-LFE speakers are `M+030` and
-//!   `M-030`, whatever its name; mixstage's own [`Panner`] keeps plain stereo VBAP for RON scenes.
+//!   `M-030`, whatever its name. The renderer pans RON objects (and the bed channels it pans as
+//!   point sources) through [`PointGains`] too, so a scene and its ADM export pan alike; plain
+//!   [`Panner`] (power-preserving stereo VBAP) remains `convert --method vbap`'s rule.
 //! - **Cartesian** blocks (`cartesian="1"`): BS.2127's allocentric panner
 //!   ([`super::allocentric`]) over the speakers' allocentric positions (the layout file's
 //!   `allocentric` fields). The position is first clipped to the cube `[-1, 1]^3`, as BS.2127 does.
@@ -139,10 +141,17 @@ impl PointGains {
 
     /// [`PointGains::polar`] written into `out` (length = [`PointGains::channels`]).
     pub fn polar_into(&self, azimuth: f64, elevation: f64, out: &mut [f64]) {
+        self.direction_into(crate::geometry::direction(azimuth, elevation), out);
+    }
+
+    /// [`PointGains::polar`] for a direction vector (x right, y front, z up; any non-zero
+    /// length), written into `out` (length = [`PointGains::channels`]). The renderer pans RON
+    /// objects and beds with this, so a scene and its ADM export pan alike on every layout.
+    pub fn direction_into(&self, direction: crate::geometry::Vec3, out: &mut [f64]) {
         assert_eq!(out.len(), self.channels, "gain buffer length");
         match &self.polar {
             Polar::Direct(p) => {
-                p.gains_into(crate::geometry::direction(azimuth, elevation), out);
+                p.gains_into(direction, out);
             }
             Polar::Stereo {
                 base,
@@ -150,20 +159,8 @@ impl PointGains {
                 left,
                 right,
             } => {
-                let g = base.gains_polar(azimuth, elevation);
-                let [l, r, c, ls, rs] = base_channels.map(|i| g[i]);
-                let centre = (1.0f64 / 3.0).sqrt();
-                let surround = 0.5f64.sqrt();
-                let mut gl = l + centre * c + surround * ls;
-                let mut gr = r + centre * c + surround * rs;
-                let norm = gl.hypot(gr);
-                let front = l.max(r).max(c);
-                let back = ls.max(rs);
-                let level = 0.5f64.powf(0.5 * back / (front + back));
-                if norm > 0.0 && level.is_finite() {
-                    gl *= level / norm;
-                    gr *= level / norm;
-                }
+                let g = base.gains(direction);
+                let (gl, gr) = stereo_downmix(base_channels.map(|i| g[i]));
                 out.iter_mut().for_each(|g| *g = 0.0);
                 out[*left] = gl;
                 out[*right] = gr;
@@ -214,6 +211,25 @@ impl PointGains {
         }
         Ok(())
     }
+}
+
+/// BS.2127's 0+2+0 downmix of 0+5+0 gains `[M+030, M-030, M+000, M+110, M-110]`: the centre at
+/// `sqrt(1/3)` and each surround at `sqrt(1/2)` into its side, power-normalised, then lowered from
+/// 0 dB (a source at the front) to -3 dB (at the back) by `0.5^(b / 2(f + b))`.
+fn stereo_downmix([l, r, c, ls, rs]: [f64; 5]) -> (f64, f64) {
+    let centre = (1.0f64 / 3.0).sqrt();
+    let surround = 0.5f64.sqrt();
+    let mut gl = l + centre * c + surround * ls;
+    let mut gr = r + centre * c + surround * rs;
+    let norm = gl.hypot(gr);
+    let front = l.max(r).max(c);
+    let back = ls.max(rs);
+    let level = 0.5f64.powf(0.5 * back / (front + back));
+    if norm > 0.0 && level.is_finite() {
+        gl *= level / norm;
+        gr *= level / norm;
+    }
+    (gl, gr)
 }
 
 #[cfg(test)]
