@@ -502,18 +502,15 @@ fn same_speakers(from: &[Speaker], to: &[Speaker]) -> Vec<Option<usize>> {
 
 /// Non-LFE columns for the VBAP method: the same speaker straight through, the others panned.
 fn vbap_main(from: &Layout, to: &Layout, m: &mut Matrix) -> Result<()> {
-    let panner = std::cell::OnceCell::new();
-    route_main(from, to, m, |s, g| {
-        let p = match panner.get() {
-            Some(p) => p,
-            None => {
-                let _ = panner.set(Panner::new(to)?);
-                panner.get().expect("the panner was just set")
-            }
-        };
-        p.gains_into(s.direction(), g);
-        Ok(())
-    })
+    route_main(
+        from,
+        to,
+        m,
+        || Panner::new(to),
+        |p, d, g| {
+            p.gains_into(d, g);
+        },
+    )
 }
 
 /// The matrix the renderer routes a RON bed with (`gains[out][in]`): speakers both layouts
@@ -523,32 +520,30 @@ fn vbap_main(from: &Layout, to: &Layout, m: &mut Matrix) -> Result<()> {
 /// scene and its ADM export sound alike); LFE kept.
 pub fn bed_matrix(from: &Layout, to: &Layout) -> Result<Matrix> {
     let mut m = Matrix::zeros(from.labels(), to.labels());
-    let points = std::cell::OnceCell::new();
-    route_main(from, to, &mut m, |s, g| {
-        let p = match points.get() {
-            Some(p) => p,
-            None => {
-                let _ = points.set(crate::panner::gain_calc::PointGains::new(to)?);
-                points.get().expect("the gains were just set")
-            }
-        };
-        p.direction_into(s.direction(), g);
-        Ok(())
-    })?;
+    route_main(
+        from,
+        to,
+        &mut m,
+        || crate::panner::gain_calc::PointGains::new(to),
+        |p, d, g| p.direction_into(d, g),
+    )?;
     route_lfe(&from.speakers, &to.speakers, LfeMode::Keep, &mut m);
     Ok(m)
 }
 
 /// Fills the non-LFE columns of `m`: a speaker `to` shares goes through at 1, any other is
-/// given the gains `point` computes for it.
-fn route_main(
+/// given the gains `gains` computes for its direction with the panner `build` makes (built
+/// once, and only if some speaker needs it).
+fn route_main<P>(
     from: &Layout,
     to: &Layout,
     m: &mut Matrix,
-    mut point: impl FnMut(&Speaker, &mut [f64]) -> Result<()>,
+    build: impl Fn() -> Result<P>,
+    gains: impl Fn(&P, geometry::Vec3, &mut [f64]),
 ) -> Result<()> {
     let pairs = same_speakers(&from.speakers, &to.speakers);
     let mut g = vec![0.0; to.channels()];
+    let mut panner = None;
     for (i, s) in from.speakers.iter().enumerate() {
         if s.lfe {
             continue;
@@ -557,7 +552,11 @@ fn route_main(
             m.gains[o][i] = 1.0;
             continue;
         }
-        point(s, &mut g)?;
+        let p = match &mut panner {
+            Some(p) => p,
+            None => panner.insert(build()?),
+        };
+        gains(p, s.direction(), &mut g);
         for (o, &x) in g.iter().enumerate() {
             m.gains[o][i] = x;
         }
