@@ -286,7 +286,7 @@ fn dolby_exports_fit_the_profile_and_sound_like_the_scene() {
             SampleFormat::S24,
             Profile::Dolby,
         );
-        let r = mixstage::adm::validate::validate(&master, "dolby").unwrap();
+        let r = mixstage::adm::validate::validate(&master, "dolby", None).unwrap();
         assert!(
             r.passed(),
             "{name}: {:?}",

@@ -96,7 +96,7 @@ fn master(
 fn a_clean_master_passes_and_each_break_is_reported_with_its_rule() {
     let d = tempfile::tempdir().unwrap();
     let good = master(d.path(), "good.wav", &[], &[GOOD_ROW]);
-    let r = validate(&good, "ebu").unwrap();
+    let r = validate(&good, "ebu", None).unwrap();
     assert!(r.passed(), "{:?}", r.violations);
 
     let cases: Vec<Case> = vec![
@@ -124,7 +124,7 @@ fn a_clean_master_passes_and_each_break_is_reported_with_its_rule() {
     ];
     for (i, (what, edits, rows, rule, id)) in cases.iter().enumerate() {
         let p = master(d.path(), &format!("bad{i}.wav"), edits, rows);
-        let r = validate(&p, "ebu").unwrap_or_else(|e| panic!("{what}: {e}"));
+        let r = validate(&p, "ebu", None).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert!(
             r.violations.iter().any(|v| v.rule == *rule && v.id == *id),
             "{what}: expected {rule} on {id}, got {:?}",
@@ -145,7 +145,7 @@ fn a_clean_master_passes_and_each_break_is_reported_with_its_rule() {
             (1, "ATU_00000009", "AT_00031001_01", "AP_00031001"),
         ],
     );
-    let rules: Vec<String> = validate(&p, "ebu")
+    let rules: Vec<String> = validate(&p, "ebu", None)
         .unwrap()
         .violations
         .iter()
@@ -163,13 +163,13 @@ fn exports_pass_the_ebu_profile_and_not_dolbys() {
         let s = Scene::load(&root().join(format!("scenes/{name}.ron"))).unwrap();
         let out = d.path().join(format!("{name}.wav"));
         export(&s, &out, &ExportOptions::default(), |_, _| {}).unwrap();
-        let r = validate(&out, "ebu").unwrap();
+        let r = validate(&out, "ebu", None).unwrap();
         assert!(
             r.passed(),
             "{name}: {:?}",
             &r.violations[..r.violations.len().min(5)]
         );
-        let dolby = validate(&out, "dolby").unwrap();
+        let dolby = validate(&out, "dolby", None).unwrap();
         let rules: Vec<&str> = dolby.violations.iter().map(|v| v.rule.as_str()).collect();
         assert!(
             rules.contains(&"DOL2") && rules.contains(&"DOL6"),

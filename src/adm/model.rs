@@ -91,6 +91,16 @@ pub struct Loudness {
     pub dialogue: Option<f64>,
 }
 
+/// A label element (`audioProgrammeLabel`, `audioContentLabel`, `audioObjectLabel`,
+/// `audioComplementaryObjectGroupLabel`): a name for people, in a language.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Label {
+    /// The text.
+    pub value: String,
+    /// The `language` attribute (ISO 639-2), if given.
+    pub language: Option<String>,
+}
+
 /// audioProgramme.
 #[derive(Debug, Clone, Default)]
 pub struct Programme {
@@ -102,6 +112,10 @@ pub struct Programme {
     pub contents: Vec<String>,
     /// loudnessMetadata.
     pub loudness: Vec<Loudness>,
+    /// `audioProgrammeLanguage`.
+    pub language: Option<String>,
+    /// audioProgrammeLabels.
+    pub labels: Vec<Label>,
 }
 
 /// audioContent.
@@ -117,6 +131,10 @@ pub struct Content {
     pub dialogue: Option<(Dialogue, Option<u32>)>,
     /// loudnessMetadata.
     pub loudness: Vec<Loudness>,
+    /// `audioContentLanguage`.
+    pub language: Option<String>,
+    /// audioContentLabels.
+    pub labels: Vec<Label>,
 }
 
 /// audioObject.
@@ -144,6 +162,13 @@ pub struct Object {
     pub track_uids: Vec<String>,
     /// Elements mixstage reads but BS.2127 rendering here does not apply (listed by `adm info`).
     pub ignored: Vec<String>,
+    /// The names of the attributes the element carries (`start`, `interact`, ...), for
+    /// profiles that require or forbid them.
+    pub attributes: Vec<String>,
+    /// audioObjectLabels.
+    pub labels: Vec<Label>,
+    /// audioComplementaryObjectGroupLabels.
+    pub group_labels: Vec<Label>,
 }
 
 /// audioPackFormat.
@@ -191,6 +216,17 @@ pub struct PositionSet {
     pub z: Coord,
 }
 
+/// An Objects block's `objectDivergence` element.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Divergence {
+    /// The value (0: none, 1: fully split into two virtual sources).
+    pub value: f64,
+    /// `azimuthRange` (degrees, polar blocks).
+    pub azimuth_range: Option<f64>,
+    /// `positionRange` (Cartesian blocks).
+    pub position_range: Option<f64>,
+}
+
 /// An audioBlockFormat.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Block {
@@ -212,6 +248,8 @@ pub struct Block {
     pub interpolation_length: Option<Time>,
     /// speakerLabel elements (DirectSpeakers).
     pub speaker_labels: Vec<String>,
+    /// The objectDivergence element, if present.
+    pub divergence: Option<Divergence>,
     /// Features present that the point-source renderer does not apply (width, diffuse, ...).
     pub unsupported: Vec<&'static str>,
     /// Line of the element in the XML (for messages).
@@ -270,6 +308,20 @@ pub struct TrackUid {
     pub channel_format: Option<String>,
     /// audioPackFormatIDRef.
     pub pack: Option<String>,
+    /// How many references of each kind the axml element itself holds.
+    pub refs: UidRefCounts,
+}
+
+/// The references an axml audioTrackUID element holds, counted (a profile may require
+/// exactly one of a kind; the model keeps only the last).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UidRefCounts {
+    /// audioPackFormatIDRefs.
+    pub packs: usize,
+    /// audioChannelFormatIDRefs.
+    pub channel_formats: usize,
+    /// audioTrackFormatIDRefs.
+    pub track_formats: usize,
 }
 
 /// A whole ADM document, with the BS.2094 common definitions merged in.

@@ -185,6 +185,7 @@ fn merge_chna(adm: &mut Adm, rows: &[bw64::ChnaRow], channels: usize, origin: &s
                 track_format,
                 channel_format,
                 pack,
+                refs: Default::default(),
             }),
         }
     }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::model::{Adm, Block, TypeDef};
+use super::model::{Adm, Block, Label, TypeDef, UidRefCounts};
 use super::{bw64, select, xml, Warnings};
 use crate::error::{Error, Result};
 use crate::io::AudioSource;
@@ -16,6 +16,19 @@ use crate::time::Time;
 
 /// The rule set, embedded.
 const PROFILES: &str = include_str!("../../data/adm/profiles.ron");
+
+/// The regular ISO 639-2/B language codes (made by `tools/gen_iso639.py`).
+const LANGUAGES: &str = include_str!("../../data/adm/iso639-2b.txt");
+
+/// True for a regular ISO 639-2/B code: not `und`, `mul`, `mis`, `zxx` or the local range
+/// `qaa`-`qtz`. Codes are lower case, as ISO 639-2 writes them.
+pub fn regular_language(code: &str) -> bool {
+    code.len() == 3
+        && LANGUAGES
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .any(|l| l == code)
+}
 
 /// A built-in test a rule can name.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -58,6 +71,80 @@ pub enum Check {
     SampleRate(Vec<u32>),
     /// The PCM bit depth is one of these.
     BitDepth(Vec<u16>),
+    /// The file's own elements of a kind number from `min` to `max` (no maximum: `None`).
+    Count(Element, usize, Option<usize>),
+    /// Each element holds from `min` to `max` references (or labels) of a kind.
+    RefCount(Relation, usize, Option<usize>),
+    /// An object refers to nested objects, or to a pack and tracks: exactly one of the two.
+    PackOrNested,
+    /// Programme, content, object, pack and channel names are `min` to `max` bytes long.
+    NameLength(usize, usize),
+    /// Label texts are `min` to `max` bytes long.
+    LabelLength(usize, usize),
+    /// Every label has a `language` attribute.
+    LabelLanguagePresent,
+    /// Label languages are regular ISO 639-2 codes (not und, mul, mis, zxx, qaa-qtz).
+    LabelLanguageValid,
+    /// No two labels of an element (of one kind) share a language.
+    LabelLanguageUnique,
+    /// Programme and content languages are regular ISO 639-2 codes or `und`.
+    ElementLanguage,
+    /// Every audioObject carries (`true`) or lacks (`false`) this attribute.
+    ObjectAttribute(String, bool),
+    /// Polar Objects blocks have a distance in [0, 1].
+    PolarObjectDistance,
+    /// Cartesian Objects blocks have X, Y and Z, each in [-1, 1].
+    CartesianObjectAxes,
+    /// objectDivergence has azimuthRange (not positionRange) in polar blocks, positionRange
+    /// (not azimuthRange) in Cartesian ones.
+    DivergenceRange,
+}
+
+/// An element kind, for [`Check::Count`].
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+pub enum Element {
+    /// audioProgramme.
+    Programme,
+    /// audioContent.
+    Content,
+    /// audioObject.
+    Object,
+    /// audioPackFormat.
+    Pack,
+    /// audioChannelFormat.
+    Channel,
+    /// audioTrackUID (in the axml, or in chna alone).
+    TrackUid,
+}
+
+/// A kind of reference (or label) an element holds, for [`Check::RefCount`].
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+pub enum Relation {
+    /// audioContentIDRefs of a programme.
+    ProgrammeContents,
+    /// audioObjectIDRefs of a content.
+    ContentObjects,
+    /// Nested audioObjectIDRefs of an object.
+    ObjectObjects,
+    /// audioTrackUIDRefs of an object that refers to no other objects (an object that only
+    /// groups others carries no tracks of its own).
+    ObjectTrackUids,
+    /// audioPackFormatIDRefs of an object.
+    ObjectPacks,
+    /// audioPackFormatIDRefs of an audioTrackUID.
+    TrackUidPacks,
+    /// audioChannelFormatIDRefs of an audioTrackUID.
+    TrackUidChannelFormats,
+    /// audioTrackFormatIDRefs of an audioTrackUID.
+    TrackUidTrackFormats,
+    /// audioProgrammeLabels.
+    ProgrammeLabels,
+    /// audioContentLabels.
+    ContentLabels,
+    /// audioObjectLabels.
+    ObjectLabels,
+    /// audioComplementaryObjectGroupLabels.
+    ObjectGroupLabels,
 }
 
 /// One rule of a profile.
@@ -65,6 +152,10 @@ pub enum Check {
 pub struct Rule {
     /// Short ID (`S1`, `EBU1`, `DOL3`, ...).
     pub id: String,
+    /// The profile levels the rule applies at (empty: every level, or a profile without
+    /// levels).
+    #[serde(default)]
+    pub levels: Vec<u8>,
     /// The test.
     pub check: Check,
     /// What the rule says.
@@ -76,8 +167,12 @@ pub struct Rule {
 /// A named set of rules.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ProfileRules {
-    /// `structure`, `ebu`, `dolby`.
+    /// `structure`, `ebu`, `dolby`, `bs2168`.
     pub profile: String,
+    /// The levels the profile has (BS.2168: 0, 1, 2) and the one checked by default; none
+    /// for a profile without levels.
+    #[serde(default)]
+    pub levels: Option<(Vec<u8>, u8)>,
     /// Its rules.
     pub rules: Vec<Rule>,
 }
@@ -112,6 +207,8 @@ pub struct Violation {
 pub struct Report {
     /// The profile checked (after the structural rules).
     pub profile: String,
+    /// The profile level checked, for a profile with levels.
+    pub level: Option<u8>,
     /// Every violation, structural first.
     pub violations: Vec<Violation>,
     /// Rules checked.
@@ -136,9 +233,10 @@ struct Input<'a> {
     own: HashSet<String>,
 }
 
-/// Validates `path` against the structural rules and `profile`. An error only when the file
+/// Validates `path` against the structural rules and `profile` at `level` (for a profile with
+/// levels; `None`: its default). An error when the profile or level is unknown, or the file
 /// cannot be read at all (not a WAV, no `chna`/`axml`, XML that does not parse).
-pub fn validate(path: &Path, profile: &str) -> Result<Report> {
+pub fn validate(path: &Path, profile: &str, level: Option<u8>) -> Result<Report> {
     let all = profiles();
     let Some(chosen) = all
         .iter()
@@ -148,6 +246,26 @@ pub fn validate(path: &Path, profile: &str) -> Result<Report> {
             "unknown profile '{profile}'; the profiles are: {}",
             profile_names().join(", ")
         )));
+    };
+    let level = match (&chosen.levels, level) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(Error::Invalid(format!(
+                "profile '{profile}' has no levels; --level applies to: {}",
+                all.iter()
+                    .filter(|p| p.levels.is_some())
+                    .map(|p| p.profile.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+        (Some((_, default)), None) => Some(*default),
+        (Some((levels, _)), Some(l)) if levels.contains(&l) => Some(l),
+        (Some((levels, _)), Some(l)) => {
+            return Err(Error::Invalid(format!(
+                "profile '{profile}' has no level {l}; its levels are {levels:?}"
+            )))
+        }
     };
     let origin = path.display().to_string();
     let container = bw64::scan(path)?;
@@ -176,7 +294,8 @@ pub fn validate(path: &Path, profile: &str) -> Result<Report> {
         .expect("structure rules");
     let mut violations = Vec::new();
     let mut rules = 0;
-    for r in structure.rules.iter().chain(&chosen.rules) {
+    let applies = |r: &&Rule| r.levels.is_empty() || level.is_some_and(|l| r.levels.contains(&l));
+    for r in structure.rules.iter().chain(&chosen.rules).filter(applies) {
         rules += 1;
         for (id, message) in run(&r.check, &input) {
             violations.push(Violation {
@@ -188,6 +307,7 @@ pub fn validate(path: &Path, profile: &str) -> Result<Report> {
     }
     Ok(Report {
         profile: profile.to_string(),
+        level,
         violations,
         rules,
     })
@@ -208,6 +328,155 @@ fn object_channels<'a>(adm: &'a Adm, packs: &[String]) -> Vec<&'a super::model::
         }
     }
     out
+}
+
+/// Every label of the file, by element: (element ID, label kind, labels).
+fn labels(adm: &Adm) -> Vec<(&str, &'static str, &[Label])> {
+    let mut v: Vec<(&str, &'static str, &[Label])> = Vec::new();
+    for p in &adm.programmes {
+        v.push((&p.id, "audioProgrammeLabel", &p.labels));
+    }
+    for c in &adm.contents {
+        v.push((&c.id, "audioContentLabel", &c.labels));
+    }
+    for o in &adm.objects {
+        v.push((&o.id, "audioObjectLabel", &o.labels));
+        v.push((&o.id, "audioComplementaryObjectGroupLabel", &o.group_labels));
+    }
+    v
+}
+
+/// The references each element holds of `rel`: (element ID, count, whether the minimum
+/// applies to it, what is counted).
+fn ref_counts(rel: Relation, x: &Input) -> Vec<(String, usize, bool, &'static str)> {
+    let adm = x.adm;
+    let objects = || adm.objects.iter();
+    let own_uids = || {
+        adm.track_uids
+            .iter()
+            .filter(|u| x.own.contains(&u.id))
+            .map(|u| {
+                // An axml element without references leaves them to its chna row.
+                let row = x.chna.iter().find(|r| r.uid == u.id);
+                let refs = match row {
+                    Some(r) if u.refs == UidRefCounts::default() => chna_refs(r),
+                    _ => u.refs,
+                };
+                (u.id.clone(), refs)
+            })
+            .chain(
+                x.chna
+                    .iter()
+                    .filter(|r| !x.own.contains(&r.uid))
+                    .map(|r| (r.uid.clone(), chna_refs(r))),
+            )
+            .collect::<Vec<_>>()
+    };
+    let all = |v: Vec<(String, usize)>, what| {
+        v.into_iter()
+            .map(|(id, n)| (id, n, true, what))
+            .collect::<Vec<_>>()
+    };
+    match rel {
+        Relation::ProgrammeContents => all(
+            adm.programmes
+                .iter()
+                .map(|p| (p.id.clone(), p.contents.len()))
+                .collect(),
+            "audioContent references",
+        ),
+        Relation::ContentObjects => all(
+            adm.contents
+                .iter()
+                .map(|c| (c.id.clone(), c.objects.len()))
+                .collect(),
+            "audioObject references",
+        ),
+        Relation::ObjectObjects => all(
+            objects().map(|o| (o.id.clone(), o.objects.len())).collect(),
+            "nested audioObject references",
+        ),
+        Relation::ObjectTrackUids => objects()
+            .map(|o| {
+                (
+                    o.id.clone(),
+                    o.track_uids.len(),
+                    o.objects.is_empty(),
+                    "audioTrackUID references",
+                )
+            })
+            .collect(),
+        Relation::ObjectPacks => all(
+            objects().map(|o| (o.id.clone(), o.packs.len())).collect(),
+            "audioPackFormat references",
+        ),
+        Relation::TrackUidPacks => all(
+            own_uids()
+                .into_iter()
+                .map(|(id, r)| (id, r.packs))
+                .collect(),
+            "audioPackFormat references",
+        ),
+        Relation::TrackUidChannelFormats => all(
+            own_uids()
+                .into_iter()
+                .map(|(id, r)| (id, r.channel_formats))
+                .collect(),
+            "audioChannelFormat references",
+        ),
+        Relation::TrackUidTrackFormats => all(
+            own_uids()
+                .into_iter()
+                .map(|(id, r)| (id, r.track_formats))
+                .collect(),
+            "audioTrackFormat references",
+        ),
+        Relation::ProgrammeLabels
+        | Relation::ContentLabels
+        | Relation::ObjectLabels
+        | Relation::ObjectGroupLabels => {
+            let kind = match rel {
+                Relation::ProgrammeLabels => "audioProgrammeLabel",
+                Relation::ContentLabels => "audioContentLabel",
+                Relation::ObjectLabels => "audioObjectLabel",
+                _ => "audioComplementaryObjectGroupLabel",
+            };
+            labels(adm)
+                .into_iter()
+                .filter(|(_, k, _)| *k == kind)
+                .map(|(id, k, l)| (id.to_string(), l.len(), true, k))
+                .collect()
+        }
+    }
+}
+
+/// The references a chna row gives its track UID.
+fn chna_refs(r: &bw64::ChnaRow) -> UidRefCounts {
+    let t = r.track_ref.to_ascii_uppercase();
+    UidRefCounts {
+        packs: usize::from(!r.pack_ref.is_empty()),
+        channel_formats: usize::from(t.starts_with("AC_")),
+        track_formats: usize::from(t.starts_with("AT_")),
+    }
+}
+
+/// "from 1 to 8", "at least 1", "exactly 1".
+fn range_text(min: usize, max: Option<usize>) -> String {
+    match max {
+        Some(m) if m == min => format!("exactly {min}"),
+        Some(m) if min == 0 => format!("at most {m}"),
+        Some(m) => format!("{min} to {m}"),
+        None => format!("at least {min}"),
+    }
+}
+
+/// The Objects blocks the file itself defines.
+fn object_blocks<'a>(x: &'a Input) -> impl Iterator<Item = &'a Block> + 'a {
+    x.adm
+        .channels
+        .iter()
+        .filter(|c| x.own.contains(&c.id) && c.type_def == Some(TypeDef::Objects))
+        .flat_map(|c| c.blocks.iter())
 }
 
 fn end_of(b: &Block) -> Option<Time> {
@@ -538,6 +807,234 @@ fn run(check: &Check, x: &Input) -> Vec<(String, String)> {
                 bad("file", format!("the audio is {}", x.encoding));
             }
         }
+        Check::Count(what, min, max) => {
+            let own = |id: &String| x.own.contains(id);
+            let (n, name) = match what {
+                Element::Programme => (adm.programmes.len(), "audioProgrammes"),
+                Element::Content => (adm.contents.len(), "audioContents"),
+                Element::Object => (adm.objects.len(), "audioObjects"),
+                Element::Pack => (
+                    adm.packs.iter().filter(|p| own(&p.id)).count(),
+                    "audioPackFormats",
+                ),
+                Element::Channel => (
+                    adm.channels.iter().filter(|c| own(&c.id)).count(),
+                    "audioChannelFormats",
+                ),
+                Element::TrackUid => {
+                    let mut ids: HashSet<&str> = adm
+                        .track_uids
+                        .iter()
+                        .filter(|u| own(&u.id))
+                        .map(|u| u.id.as_str())
+                        .collect();
+                    ids.extend(x.chna.iter().map(|r| r.uid.as_str()));
+                    (ids.len(), "audioTrackUIDs")
+                }
+            };
+            if n < *min || max.is_some_and(|m| n > m) {
+                bad(
+                    "file",
+                    format!("{n} {name}, expected {}", range_text(*min, *max)),
+                );
+            }
+        }
+        Check::RefCount(rel, min, max) => {
+            for (id, n, min_applies, what) in ref_counts(*rel, x) {
+                if (min_applies && n < *min) || max.is_some_and(|m| n > m) {
+                    bad(
+                        &id,
+                        format!("has {n} {what}, expected {}", range_text(*min, *max)),
+                    );
+                }
+            }
+        }
+        Check::PackOrNested => {
+            for o in &adm.objects {
+                let nested = !o.objects.is_empty();
+                let content = !o.packs.is_empty() || !o.track_uids.is_empty();
+                if nested && content {
+                    bad(
+                        &o.id,
+                        "refers to nested audioObjects and to a pack or tracks".to_string(),
+                    );
+                } else if !nested && !content {
+                    bad(
+                        &o.id,
+                        "refers to neither nested audioObjects nor a pack and tracks".to_string(),
+                    );
+                }
+            }
+        }
+        Check::NameLength(min, max) => {
+            let names = adm
+                .programmes
+                .iter()
+                .map(|p| (&p.id, &p.name))
+                .chain(adm.contents.iter().map(|c| (&c.id, &c.name)))
+                .chain(adm.objects.iter().map(|o| (&o.id, &o.name)))
+                .chain(
+                    adm.packs
+                        .iter()
+                        .filter(|p| x.own.contains(&p.id))
+                        .map(|p| (&p.id, &p.name)),
+                )
+                .chain(
+                    adm.channels
+                        .iter()
+                        .filter(|c| x.own.contains(&c.id))
+                        .map(|c| (&c.id, &c.name)),
+                );
+            for (id, name) in names {
+                if !(*min..=*max).contains(&name.len()) {
+                    bad(
+                        id,
+                        format!(
+                            "its name '{name}' is {} bytes, expected {min} to {max}",
+                            name.len()
+                        ),
+                    );
+                }
+            }
+        }
+        Check::LabelLength(min, max) => {
+            for (id, kind, ls) in labels(adm) {
+                for l in ls
+                    .iter()
+                    .filter(|l| !(*min..=*max).contains(&l.value.len()))
+                {
+                    bad(
+                        id,
+                        format!(
+                            "{kind} '{}' is {} bytes, expected {min} to {max}",
+                            l.value,
+                            l.value.len()
+                        ),
+                    );
+                }
+            }
+        }
+        Check::LabelLanguagePresent => {
+            for (id, kind, ls) in labels(adm) {
+                for l in ls.iter().filter(|l| l.language.is_none()) {
+                    bad(id, format!("{kind} '{}' has no language", l.value));
+                }
+            }
+        }
+        Check::LabelLanguageValid => {
+            for (id, kind, ls) in labels(adm) {
+                for l in ls {
+                    if let Some(code) = l.language.as_deref().filter(|c| !regular_language(c)) {
+                        bad(
+                            id,
+                            format!(
+                                "{kind} '{}' has language '{code}', not a regular ISO 639-2 code",
+                                l.value
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        Check::LabelLanguageUnique => {
+            for (id, kind, ls) in labels(adm) {
+                let mut seen = HashSet::new();
+                for code in ls.iter().filter_map(|l| l.language.as_deref()) {
+                    if !seen.insert(code) {
+                        bad(id, format!("two {kind}s in language '{code}'"));
+                    }
+                }
+            }
+        }
+        Check::ElementLanguage => {
+            let langs = adm
+                .programmes
+                .iter()
+                .map(|p| (&p.id, &p.language, "audioProgrammeLanguage"))
+                .chain(
+                    adm.contents
+                        .iter()
+                        .map(|c| (&c.id, &c.language, "audioContentLanguage")),
+                );
+            for (id, lang, attr) in langs {
+                if let Some(code) = lang
+                    .as_deref()
+                    .filter(|c| *c != "und" && !regular_language(c))
+                {
+                    bad(
+                        id,
+                        format!("{attr} '{code}' is not a regular ISO 639-2 code or 'und'"),
+                    );
+                }
+            }
+        }
+        Check::ObjectAttribute(name, present) => {
+            for o in &adm.objects {
+                let has = o.attributes.iter().any(|a| a == name);
+                if has != *present {
+                    let m = if *present { "lacks" } else { "has" };
+                    bad(&o.id, format!("{m} the {name} attribute"));
+                }
+            }
+        }
+        Check::PolarObjectDistance => {
+            for b in object_blocks(x).filter(|b| !b.cartesian) {
+                match b.position.distance.value {
+                    None => bad(&b.id, "has no distance".to_string()),
+                    Some(d) if !(0.0..=1.0).contains(&d) => {
+                        bad(&b.id, format!("distance {d} is outside [0, 1]"))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        Check::CartesianObjectAxes => {
+            for b in object_blocks(x).filter(|b| b.cartesian) {
+                let p = &b.position;
+                for (axis, c) in [("X", p.x), ("Y", p.y), ("Z", p.z)] {
+                    match c.value {
+                        None => bad(&b.id, format!("has no {axis}")),
+                        Some(v) if !(-1.0..=1.0).contains(&v) => {
+                            bad(&b.id, format!("{axis} {v} is outside [-1, 1]"))
+                        }
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        Check::DivergenceRange => {
+            for b in object_blocks(x) {
+                let Some(d) = b.divergence else { continue };
+                let (want, not, has_want, has_not) = if b.cartesian {
+                    (
+                        "positionRange",
+                        "azimuthRange",
+                        d.position_range.is_some(),
+                        d.azimuth_range.is_some(),
+                    )
+                } else {
+                    (
+                        "azimuthRange",
+                        "positionRange",
+                        d.azimuth_range.is_some(),
+                        d.position_range.is_some(),
+                    )
+                };
+                let kind = if b.cartesian { "Cartesian" } else { "polar" };
+                if !has_want {
+                    bad(
+                        &b.id,
+                        format!("a {kind} block's objectDivergence lacks {want}"),
+                    );
+                }
+                if has_not {
+                    bad(
+                        &b.id,
+                        format!("a {kind} block's objectDivergence has {not}"),
+                    );
+                }
+            }
+        }
     }
     v
 }
@@ -558,6 +1055,6 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), n);
-        assert_eq!(profile_names(), vec!["ebu", "dolby"]);
+        assert_eq!(profile_names(), vec!["ebu", "dolby", "bs2168"]);
     }
 }

@@ -299,6 +299,7 @@ fn start_element(
             cur.programme = Some(Programme {
                 id: req_id(org, f, "audioProgrammeID")?,
                 name: f.attr("audioProgrammeName").unwrap_or("").to_string(),
+                language: f.attr("audioProgrammeLanguage").map(str::to_string),
                 ..Default::default()
             })
         }
@@ -306,6 +307,7 @@ fn start_element(
             cur.content = Some(Content {
                 id: req_id(org, f, "audioContentID")?,
                 name: f.attr("audioContentName").unwrap_or("").to_string(),
+                language: f.attr("audioContentLanguage").map(str::to_string),
                 ..Default::default()
             })
         }
@@ -316,6 +318,7 @@ fn start_element(
                 duration: time_attr(org, f, "duration", &id)?,
                 name: f.attr("audioObjectName").unwrap_or("").to_string(),
                 gain: 1.0,
+                attributes: f.attrs.iter().map(|(k, _)| k.clone()).collect(),
                 id,
                 ..Default::default()
             })
@@ -360,6 +363,7 @@ fn start_element(
                 jump: false,
                 interpolation_length: None,
                 speaker_labels: Vec::new(),
+                divergence: None,
                 unsupported: Vec::new(),
                 line: org.line(f.offset).0,
             })
@@ -661,6 +665,12 @@ fn end_element(
             }
             "objectDivergence" => {
                 let v = number(org, f, cur, text)?;
+                let range = |key: &str| f.attr(key).and_then(|r| r.trim().parse::<f64>().ok());
+                cur.block.as_mut().unwrap().divergence = Some(Divergence {
+                    value: v,
+                    azimuth_range: range("azimuthRange"),
+                    position_range: range("positionRange"),
+                });
                 if v != 0.0 {
                     push_unique(&mut cur.block.as_mut().unwrap().unsupported, "divergence");
                 }
@@ -687,6 +697,26 @@ fn end_element(
         return Ok(());
     }
     match (parent, name) {
+        ("audioProgramme", "audioProgrammeLabel") => {
+            if let Some(p) = cur.programme.as_mut() {
+                p.labels.push(label(f, text))
+            }
+        }
+        ("audioContent", "audioContentLabel") => {
+            if let Some(p) = cur.content.as_mut() {
+                p.labels.push(label(f, text))
+            }
+        }
+        ("audioObject", "audioObjectLabel") => {
+            if let Some(p) = cur.object.as_mut() {
+                p.labels.push(label(f, text))
+            }
+        }
+        ("audioObject", "audioComplementaryObjectGroupLabel") => {
+            if let Some(p) = cur.object.as_mut() {
+                p.group_labels.push(label(f, text))
+            }
+        }
         ("audioProgramme", "audioContentIDRef") => {
             if let Some(p) = cur.programme.as_mut() {
                 p.contents.push(idref())
@@ -808,7 +838,8 @@ fn end_element(
         }
         ("audioTrackUID", "audioTrackFormatIDRef") => {
             if let Some(p) = cur.uid.as_mut() {
-                p.track_format = Some(idref())
+                p.track_format = Some(idref());
+                p.refs.track_formats += 1;
             }
         }
         ("audioTrackUID", "audioChannelFormatIDRef") => {
@@ -819,17 +850,27 @@ fn end_element(
                     Some(base) if id.starts_with("AC_") && id.len() == 14 => base.to_string(),
                     _ => id,
                 };
-                p.channel_format = Some(id)
+                p.channel_format = Some(id);
+                p.refs.channel_formats += 1;
             }
         }
         ("audioTrackUID", "audioPackFormatIDRef") => {
             if let Some(p) = cur.uid.as_mut() {
-                p.pack = Some(idref())
+                p.pack = Some(idref());
+                p.refs.packs += 1;
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// A label element: its text and `language` attribute.
+fn label(f: &Frame, text: &str) -> Label {
+    Label {
+        value: text.to_string(),
+        language: f.attr("language").map(str::to_string),
+    }
 }
 
 fn push_unique(v: &mut Vec<&'static str>, tag: &'static str) {

@@ -97,7 +97,8 @@ Exit codes: 0 ok, 1 error (nothing is written under the output name), 2 usage er
     /// their object, values in range; then the profile's rules (data/adm/profiles.ron lists
     /// them with their sources). Reports every violation, each with the element and the rule.
     #[command(after_help = "Examples:\n  mixstage adm validate master.wav\n  \
-mixstage adm validate master.wav --profile dolby --json | jq '.violations[].rule'\n\n\
+mixstage adm validate master.wav --profile dolby --json | jq '.violations[].rule'\n  \
+mixstage adm validate master.wav --profile bs2168 --level 1\n\n\
 Exit codes: 0 every rule met, 3 a rule is broken, 1 the file cannot be read at all (not a WAV,\n\
 no chna/axml, XML that does not parse), 2 usage error.")]
     Validate(ValidateArgs),
@@ -107,10 +108,15 @@ no chna/axml, XML that does not parse), 2 usage error.")]
 pub struct ValidateArgs {
     /// The ADM BWF master.
     master: PathBuf,
-    /// The delivery profile: ebu (EBU Tech 3392) or dolby (Dolby Atmos Master ADM).
-    #[arg(long, default_value = "ebu", value_parser = ["ebu", "dolby"])]
+    /// The delivery profile: ebu (EBU Tech 3392), dolby (Dolby Atmos Master ADM) or bs2168
+    /// (the ITU-R BS.2168 emission profile, as the EBU ADM toolbox checks it).
+    #[arg(long, default_value = "ebu", value_parser = ["ebu", "dolby", "bs2168"])]
     profile: String,
-    /// Print JSON: {"file", "profile", "passed", "violations": [{"id", "rule", "message"}]}.
+    /// The bs2168 level: 0 (at least one of each element), 1 (at most 8 programmes, 48
+    /// objects, 32 tracks, ...) or 2 (16 programmes, 84 objects, 56 tracks, ...). Default 2.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=2))]
+    level: Option<u8>,
+    /// Print JSON: {"file", "profile", "level" (bs2168; else null), "passed", "rules", "violations": [{"id", "rule", "message"}]}.
     #[arg(long)]
     json: bool,
 }
@@ -186,7 +192,14 @@ pub fn run(c: AdmCommand) -> Result<i32> {
 }
 
 fn validate(a: ValidateArgs) -> Result<i32> {
-    let r = adm::validate::validate(&a.master, &a.profile)?;
+    if a.level.is_some() && a.profile != "bs2168" {
+        eprintln!(
+            "error: --level applies to --profile bs2168 only (profile '{}' has no levels)",
+            a.profile
+        );
+        return Ok(super::EXIT_USAGE);
+    }
+    let r = adm::validate::validate(&a.master, &a.profile, a.level)?;
     if a.json {
         let v: Vec<_> = r
             .violations
@@ -196,17 +209,18 @@ fn validate(a: ValidateArgs) -> Result<i32> {
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({"file": a.master, "profile": r.profile,
-                "passed": r.passed(), "rules": r.rules, "violations": v}))?
+                "level": r.level, "passed": r.passed(), "rules": r.rules, "violations": v}))?
         );
     } else {
         for v in &r.violations {
             println!("{} {}: {}", v.rule, v.id, v.message);
         }
         println!(
-            "{}: {} against the structural rules and profile '{}' ({} rules, {} violations)",
+            "{}: {} against the structural rules and profile '{}'{} ({} rules, {} violations)",
             a.master.display(),
             if r.passed() { "passed" } else { "FAILED" },
             r.profile,
+            r.level.map(|l| format!(" level {l}")).unwrap_or_default(),
             r.rules,
             r.violations.len()
         );

@@ -17,6 +17,9 @@ use clap::{Parser, Subcommand};
 /// Exit code for errors.
 pub const EXIT_ERROR: i32 = 1;
 
+/// Exit code for a usage error (as clap gives for a bad argument).
+pub const EXIT_USAGE: i32 = 2;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "mixstage",

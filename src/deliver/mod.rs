@@ -1077,7 +1077,7 @@ impl Job<'_> {
             },
             |d, t| (self.progress)(&self.o.name, d, t),
         )?;
-        let v = crate::adm::validate::validate(&path, pname)?;
+        let v = crate::adm::validate::validate(&path, pname, None)?;
         let info = {
             use crate::io::AudioSource;
             crate::io::WavReader::open(&path)?.info().clone()
