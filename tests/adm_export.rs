@@ -333,3 +333,69 @@ fn dolby_export_refuses_what_does_not_fit() {
     }
     assert!(!out.exists());
 }
+
+/// Dolby's profile has no one-channel LFE pack: a group's LFE sends go into its own bed's
+/// `RC_LFE` track, or into a new 5.1 bed with five silent tracks; the LFE the export
+/// renders is the scene's.
+#[test]
+fn dolby_exports_sum_lfe_sends_into_beds() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"Scene(
+        sample_rate: 48000,
+        duration: 1.0,
+        objects: [
+            Object(name: "boom", group: "effects", source: Generator(PinkNoise(level_db: -20.0, seed: 1)),
+                position: [(time: 0.0, az: 30.0, el: 0.0)], lfe_send_db: -3.0),
+            Object(name: "hit", group: "music", source: Generator(PinkNoise(level_db: -24.0, seed: 2)),
+                position: [(time: 0.0, az: -30.0, el: 0.0)], lfe_send_db: -6.0),
+        ],
+        beds: [
+            Bed(name: "score", group: "music", source: Generator(Sine(freq: 60.0, level_db: -20.0)), layout: "5.1"),
+        ],
+    )"#;
+    let scene = Scene::parse(text, "lfe.ron", dir.path()).unwrap();
+    let out = dir.path().join("lfe.wav");
+    let opts = ExportOptions {
+        format: SampleFormat::S24,
+        profile: Profile::Dolby,
+    };
+    export(&scene, &out, &opts, |_, _| {}).unwrap();
+    let r = mixstage::adm::validate::validate(&out, "dolby", None).unwrap();
+    assert!(r.passed(), "{:?}", r.violations);
+    let m = adm::load(&out, &AdmOptions::default()).unwrap();
+    let tracks = |name: &str| {
+        m.adm
+            .objects
+            .iter()
+            .find(|o| o.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .track_uids
+            .len()
+    };
+    // music: the sends join the 5.1 bed's LFE; effects: a new 5.1 bed.
+    assert_eq!(tracks("score"), 6);
+    assert_eq!(tracks("effects LFE"), 6);
+    assert!(m.adm.objects.iter().all(|o| o.name != "music LFE"));
+    for o in &m.adm.objects {
+        assert!(
+            o.track_uids.len() != 1 || o.name == "boom" || o.name == "hit",
+            "{}: a one-track pack",
+            o.name
+        );
+    }
+    // 2 objects + 6 + 6 bed tracks.
+    assert_eq!(m.audio.channels, 14);
+    let (s, _) = adm::open_scene(&out, &AdmOptions::default()).unwrap();
+    let layout = Layout::resolve("7.1.4").unwrap();
+    let lfe = layout.speakers.iter().position(|sp| sp.lfe).unwrap();
+    let (a, b) = (render(&scene, &layout), render(&s, &layout));
+    let err: f64 = a[lfe]
+        .iter()
+        .zip(&b[lfe])
+        .map(|(&p, &q)| ((p - q) as f64).powi(2))
+        .sum();
+    let sig: f64 = a[lfe].iter().map(|&p| (p as f64).powi(2)).sum();
+    let db = 10.0 * (err / sig).log10();
+    println!("LFE of the Dolby export vs the scene on 7.1.4: {db:.1} dB");
+    assert!(sig > 0.0 && db < -60.0, "LFE differs by {db:.1} dB");
+}

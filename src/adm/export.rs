@@ -331,8 +331,8 @@ fn same_label(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// The (source, channel) each track of an item carries.
-type Tracks = Vec<(Origin, usize)>;
+/// The (source, channel) pairs each track of an item carries, summed; none: a silent track.
+type Tracks = Vec<Vec<(Origin, usize)>>;
 
 /// One audioObject to write.
 enum Item {
@@ -429,18 +429,90 @@ fn rc_label(label: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether a set of `RC_` labels (in any order) is one of Dolby's beds.
+fn is_dolby_bed<'a>(labels: impl IntoIterator<Item = &'a str>) -> bool {
+    let mut set: Vec<&str> = labels.into_iter().collect();
+    set.sort_unstable();
+    DOLBY_BEDS.iter().any(|b| {
+        let mut b = b.to_vec();
+        b.sort_unstable();
+        b == set
+    })
+}
+
 /// Splits a bed layout for Dolby's profile: the channels that form one of Dolby's beds
 /// (indices), and the rest (to become objects).
 fn dolby_bed_split(layout: &Layout) -> (Vec<usize>, Vec<usize>) {
     let rc: Vec<Option<&str>> = layout.speakers.iter().map(|s| rc_label(&s.label)).collect();
-    let mut set: Vec<&str> = rc.iter().flatten().copied().collect();
-    set.sort_unstable();
-    let fits = DOLBY_BEDS.iter().any(|b| {
-        let mut b = b.to_vec();
-        b.sort_unstable();
-        b == set
-    });
+    let fits = is_dolby_bed(rc.iter().flatten().copied());
     (0..layout.channels()).partition(|&c| fits && rc[c].is_some())
+}
+
+/// Where a Dolby-profile group's summed LFE sends go, since Dolby's profile has no
+/// one-channel LFE pack: into the `RC_LFE` track of one of the group's beds; else into a
+/// bed of the group that becomes its LFE variant (5.0 -> 5.1, 7.0 -> 7.1, 7.0.2 -> 7.1.2)
+/// with one more track; else a new 5.1 bed whose other five tracks are silent.
+fn route_dolby_lfe(
+    items: &mut Vec<(usize, Item, Tracks)>,
+    g: usize,
+    name: String,
+    src: (Origin, usize),
+) -> Result<()> {
+    let beds = || {
+        items
+            .iter()
+            .enumerate()
+            .filter(move |(_, (ig, it, _))| *ig == g && matches!(it, Item::RcBed { .. }))
+            .map(|(k, _)| k)
+    };
+    let labels = |it: &Item| -> Vec<String> {
+        match it {
+            Item::RcBed { speakers, .. } => speakers.iter().map(|s| s.label.clone()).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let with_lfe = beds().find(|&k| labels(&items[k].1).iter().any(|l| l == "RC_LFE"));
+    if let Some(k) = with_lfe {
+        let c = labels(&items[k].1)
+            .iter()
+            .position(|l| l == "RC_LFE")
+            .expect("an LFE");
+        items[k].2[c].push(src);
+        return Ok(());
+    }
+    let lfe_speaker = || -> Result<BedSpeaker> {
+        let l = Layout::resolve("5.1")?;
+        let sp = l.speakers.iter().find(|s| s.lfe).expect("5.1 has an LFE");
+        Ok(BedSpeaker::of(sp, "RC_LFE"))
+    };
+    let upgradable = beds().find(|&k| {
+        let l = labels(&items[k].1);
+        is_dolby_bed(l.iter().map(String::as_str).chain(["RC_LFE"]))
+    });
+    if let Some(k) = upgradable {
+        let lfe = lfe_speaker()?;
+        let at = labels(&items[k].1)
+            .iter()
+            .position(|l| l == "RC_C")
+            .map_or(0, |c| c + 1);
+        if let Item::RcBed { speakers, .. } = &mut items[k].1 {
+            speakers.insert(at, lfe);
+        }
+        items[k].2.insert(at, vec![src]);
+        return Ok(());
+    }
+    let l = Layout::resolve("5.1")?;
+    let speakers: Vec<BedSpeaker> = l
+        .speakers
+        .iter()
+        .map(|sp| BedSpeaker::of(sp, rc_label(&sp.label).expect("5.1 is a Dolby bed")))
+        .collect();
+    let tracks = speakers
+        .iter()
+        .map(|s| if s.lfe { vec![src] } else { Vec::new() })
+        .collect();
+    items.push((g, Item::RcBed { name, speakers }, tracks));
+    Ok(())
 }
 
 /// Writes `scene` as an ADM BWF master at `out`. `progress` gets (frames done, total).
@@ -488,7 +560,7 @@ pub fn export(
         items.push((
             g,
             Item::Object { name, blocks },
-            vec![(Origin::Object(i), 0)],
+            vec![vec![(Origin::Object(i), 0)]],
         ));
         if ob.lfe_send_db.is_some() && !lfe_groups.contains(&g) {
             lfe_groups.push(g);
@@ -502,7 +574,9 @@ pub fn export(
         let bl = Layout::resolve(&bed.layout)?;
         if !dolby {
             let common = common_pack_for(&bl);
-            let src = (0..bl.channels()).map(|c| (Origin::Bed(i), c)).collect();
+            let src = (0..bl.channels())
+                .map(|c| vec![(Origin::Bed(i), c)])
+                .collect();
             let name = bed.name.clone();
             items.push((
                 g,
@@ -524,7 +598,7 @@ pub fn export(
                     BedSpeaker::of(sp, rc_label(&sp.label).expect("a bed channel"))
                 })
                 .collect();
-            let src = bed_ch.iter().map(|&c| (Origin::Bed(i), c)).collect();
+            let src = bed_ch.iter().map(|&c| vec![(Origin::Bed(i), c)]).collect();
             let name = bed.name.clone();
             items.push((g, Item::RcBed { name, speakers }, src));
         }
@@ -541,16 +615,18 @@ pub fn export(
             };
             let name = format!("{} {}", bed.name, sp.label);
             let blocks = vec![block];
-            items.push((g, Item::Object { name, blocks }, vec![(Origin::Bed(i), c)]));
+            let tracks = vec![vec![(Origin::Bed(i), c)]];
+            items.push((g, Item::Object { name, blocks }, tracks));
         }
     }
     for &g in &lfe_groups {
         let name = format!("{} LFE", groups[g]);
-        items.push((
-            g,
-            Item::Lfe { name },
-            vec![(Origin::Object(usize::MAX - g), 0)],
-        ));
+        let src = (Origin::Object(usize::MAX - g), 0);
+        if dolby {
+            route_dolby_lfe(&mut items, g, name, src)?;
+        } else {
+            items.push((g, Item::Lfe { name }, vec![vec![src]]));
+        }
     }
     items.sort_by_key(|(g, _, _)| *g);
     let total_tracks: usize = items.iter().map(|(_, it, _)| it.tracks()).sum();
@@ -620,9 +696,11 @@ pub fn export(
     // Where each (source, channel) goes.
     let mut route: std::collections::HashMap<(Origin, usize), usize> = Default::default();
     let mut t = 0;
-    for (_, _, srcs) in &items {
-        for s in srcs {
-            route.insert(*s, t);
+    for (_, _, tracks) in &items {
+        for srcs in tracks {
+            for s in srcs {
+                route.insert(*s, t);
+            }
             t += 1;
         }
     }
@@ -644,7 +722,9 @@ pub fn export(
                 Origin::Object(i) => {
                     let ob = &scene.objects[i];
                     if let Some(&t) = route.get(&(src.origin, 0)) {
-                        planar[t].copy_from_slice(&src.signal[0][..n]);
+                        for (d, &x) in planar[t].iter_mut().zip(&src.signal[0][..n]) {
+                            *d += x;
+                        }
                     }
                     let g = Origin::Object(usize::MAX - group_of(&ob.group));
                     if let (Some(lfe), Some(db), Some(&lt)) =
@@ -668,7 +748,7 @@ pub fn export(
                             continue;
                         };
                         for ((d, &x), &a) in planar[t].iter_mut().zip(&sig[..n]).zip(&amp) {
-                            *d = (a * x as f64) as f32;
+                            *d += (a * x as f64) as f32;
                         }
                     }
                 }
@@ -844,15 +924,15 @@ fn build_metadata(items: &[(usize, &Item)], m: &Meta) -> (String, Vec<u8>) {
                 (name, pack, tfs)
             }
             Item::Lfe { name } => {
-                let label = if dolby { "RC_LFE" } else { "LFE1" };
+                // EBU profile only: Dolby's sums its LFE sends into a bed (route_dolby_lfe).
                 let sp = vec![BedSpeaker {
-                    label: label.to_string(),
+                    label: "LFE1".to_string(),
                     azimuth: 45.0,
                     elevation: -30.0,
                     lfe: true,
                     xyz: Some([-1.0, 1.0, -1.0]),
                 }];
-                let (pack, tfs) = custom_bed(&mut defs, &mut ds_n, "LFE", &sp, dolby);
+                let (pack, tfs) = custom_bed(&mut defs, &mut ds_n, "LFE", &sp, false);
                 (name, pack, tfs)
             }
         };
@@ -1034,6 +1114,52 @@ fn chna_chunk(uids: &[(String, String, String)]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 7.0 bed (7.1's channels but the LFE) in the group becomes 7.1 with the LFE sends
+    /// in the new track, placed after RC_C as Dolby orders its beds; the other group gets a
+    /// 5.1 bed of its own with silent mains.
+    #[test]
+    fn dolby_lfe_upgrades_a_bed_without_lfe() {
+        let l = Layout::resolve("7.1").unwrap();
+        let speakers: Vec<BedSpeaker> = l
+            .speakers
+            .iter()
+            .filter(|s| !s.lfe)
+            .map(|s| BedSpeaker::of(s, rc_label(&s.label).unwrap()))
+            .collect();
+        let tracks = (0..7).map(|c| vec![(Origin::Bed(0), c)]).collect();
+        let name = "amb".to_string();
+        let mut items = vec![(0, Item::RcBed { name, speakers }, tracks)];
+        let send = (Origin::Object(usize::MAX), 0);
+        route_dolby_lfe(&mut items, 0, "a LFE".into(), send).unwrap();
+        assert_eq!(items.len(), 1);
+        let Item::RcBed { speakers, .. } = &items[0].1 else {
+            panic!()
+        };
+        let labels: Vec<&str> = speakers.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(&labels[..5], ["RC_L", "RC_R", "RC_C", "RC_LFE", "RC_Lss"]);
+        assert!(speakers[3].lfe);
+        assert_eq!(items[0].2[3], vec![send]);
+        assert_eq!(items[0].2[4], vec![(Origin::Bed(0), 3)]);
+        // Group 1 has no bed: a new 5.1, only its LFE track carrying sound.
+        let send1 = (Origin::Object(usize::MAX - 1), 0);
+        route_dolby_lfe(&mut items, 1, "b LFE".into(), send1).unwrap();
+        assert_eq!(items.len(), 2);
+        let (g, Item::RcBed { speakers, .. }, tracks) = &items[1] else {
+            panic!()
+        };
+        assert_eq!(*g, 1);
+        assert!(is_dolby_bed(speakers.iter().map(|s| s.label.as_str())));
+        assert_eq!(speakers.len(), 6);
+        let sounding: Vec<usize> = (0..6).filter(|&c| !tracks[c].is_empty()).collect();
+        assert_eq!(sounding.len(), 1);
+        assert!(speakers[sounding[0]].lfe && tracks[sounding[0]] == vec![send1]);
+        // A third send in group 0 now joins the 7.1's LFE track.
+        let send2 = (Origin::Object(usize::MAX - 2), 0);
+        route_dolby_lfe(&mut items, 0, "a LFE".into(), send2).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].2[3], vec![send, send2]);
+    }
 
     #[test]
     fn ticks_format_exactly() {
