@@ -65,6 +65,15 @@ def strip_stream_pack_refs(src, dst):
     open(dst, "wb").write(out)
 
 
+def is_scene(path):
+    """Whether a RON file is a scene (scenes/ also holds deliverables sheets, `Deliver(...)`)."""
+    for line in open(path, encoding="utf-8"):
+        line = line.split("//")[0].strip()
+        if line:
+            return line.startswith("Scene")
+    return False
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mixstage", default=os.path.join("target", "release", "mixstage"))
@@ -76,7 +85,7 @@ def main():
         scenes = [os.path.join("scenes", s) for s in sorted(os.listdir("scenes"))]
         scenes += [os.path.join(OUT, s) for s in sorted(os.listdir(OUT))]
         for path in scenes:
-            if not path.endswith(".ron"):
+            if not path.endswith(".ron") or not is_scene(path):
                 continue
             scene = os.path.basename(path)
             name = scene[:-4]
