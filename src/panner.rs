@@ -32,8 +32,12 @@
 //! BS.2127's own 0+2+0 rule).
 
 pub mod allocentric;
+pub mod channel_lock;
 pub mod conversion;
+pub mod divergence;
+pub mod extent;
 pub mod gain_calc;
+pub mod object;
 
 pub mod direct_speakers;
 

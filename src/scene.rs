@@ -221,6 +221,41 @@ pub struct MetaBlock {
     pub gain: f64,
     /// Where the signal goes.
     pub target: BlockTarget,
+    /// BS.2127's object parameters beyond a point (None: a point source, the fast path).
+    pub params: Option<Box<ObjectParams>>,
+}
+
+/// BS.2127's parameters of an Objects block beyond its direction: what makes it more than a
+/// point source (`gain_calc` order: channel lock, divergence, extent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectParams {
+    /// Polar distance (1 = on the speakers; nearer objects are rendered wider, BS.2127's
+    /// extent rule). Ignored for Cartesian blocks.
+    pub distance: f64,
+    /// `width`, degrees (polar).
+    pub width: f64,
+    /// `height`, degrees (polar).
+    pub height: f64,
+    /// `depth` (polar: the range of distances rendered).
+    pub depth: f64,
+    /// `objectDivergence`: (value 0-1, range: azimuthRange in degrees for polar blocks,
+    /// positionRange for Cartesian ones, defaults already applied).
+    pub divergence: Option<(f64, f64)>,
+    /// `channelLock`: `Some(maxDistance)` when set (`None` inside: no limit).
+    pub channel_lock: Option<Option<f64>>,
+}
+
+impl Default for ObjectParams {
+    fn default() -> Self {
+        ObjectParams {
+            distance: 1.0,
+            width: 0.0,
+            height: 0.0,
+            depth: 0.0,
+            divergence: None,
+            channel_lock: None,
+        }
+    }
 }
 
 /// A BS.2127 timeline: metadata blocks in time order, non-overlapping. Gains are computed

@@ -250,7 +250,15 @@ pub struct Block {
     pub speaker_labels: Vec<String>,
     /// The objectDivergence element, if present.
     pub divergence: Option<Divergence>,
-    /// Features present that the point-source renderer does not apply (width, diffuse, ...).
+    /// `width` (degrees, polar; 0 when absent).
+    pub width: f64,
+    /// `height` (degrees, polar; 0 when absent).
+    pub height: f64,
+    /// `depth` (0 when absent).
+    pub depth: f64,
+    /// `channelLock` set to 1: `Some(maxDistance)` (`None` inside: no limit).
+    pub channel_lock: Option<Option<f64>>,
+    /// Features present that the renderer does not apply yet (diffuse, zoneExclusion, ...).
     pub unsupported: Vec<&'static str>,
     /// Line of the element in the XML (for messages).
     pub line: usize,

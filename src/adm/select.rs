@@ -18,7 +18,7 @@ use super::{check_strict, common, xml, AdmOptions, Warnings};
 use crate::error::{Error, Result};
 use crate::io::{AudioInfo, AudioSource, WavReader};
 use crate::panner::direct_speakers::{is_lfe, SpeakerChannel, SpeakerPosition};
-use crate::scene::{self, BlockTarget, MetaBlock, Scene, Source, Timeline};
+use crate::scene::{self, BlockTarget, MetaBlock, ObjectParams, Scene, Source, Timeline};
 use crate::time::Time;
 
 /// Deepest nesting of audioObjects (or of audioPackFormats) accepted: the references are
@@ -1094,19 +1094,21 @@ fn timeline(
                 }))
             }
             _ => {
-                let near = !b.cartesian && b.position.distance.value.is_some_and(|d| d < 1.0);
-                if near {
-                    warnings.add(who, "near", format!(
-                        "{origin}: {who}: block {} has distance {} below 1, which BS.2127 renders wider (extent grows as an object comes closer; the BS.2127 issue): rendered as a point source for now",
-                        b.id,
-                        b.position.distance.value.unwrap_or(1.0)
+                if b.cartesian && (b.width != 0.0 || b.height != 0.0 || b.depth != 0.0) {
+                    warnings.add(who, "cartesian-extent", format!(
+                        "{origin}: {who}: block {} has a Cartesian (allocentric) extent, which is not applied yet (the BS.2127 issue): rendered as a point source",
+                        b.id
                     ));
                 }
                 if !b.unsupported.is_empty() {
-                    warnings.add(who, "unsupported", format!(
-                        "{origin}: {who}: uses {} (the BS.2127 issue): rendered as a point source for now",
-                        b.unsupported.join(", ")
-                    ));
+                    warnings.add(
+                        who,
+                        "unsupported",
+                        format!(
+                            "{origin}: {who}: uses {} (the BS.2127 issue): not applied yet",
+                            b.unsupported.join(", ")
+                        ),
+                    );
                 }
                 let p = &b.position;
                 if b.cartesian {
@@ -1129,14 +1131,74 @@ fn timeline(
                 }
             }
         };
+        let params = match &target {
+            BlockTarget::Speaker(_) => None,
+            _ => object_params(b, &origin)?,
+        };
         out.push(MetaBlock {
             start,
             end,
             interpolation,
             gain: b.gain * it.gain,
             target,
+            params,
         });
         prev_id = b.id.clone();
     }
     Ok(out)
+}
+/// The BS.2127 parameters of an Objects block beyond its direction, or None for a point
+/// source (polar at distance 1, or Cartesian, with no extent, divergence or channel lock).
+fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
+    let at = || format!("{origin} (axml line {})", b.line);
+    let check = |v: f64, what: &str, lo: f64, hi: f64| -> Result<f64> {
+        if v.is_finite() && (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(Error::malformed(
+                at(),
+                format!("{}: {what} {v} is outside [{lo}, {hi}]", b.id),
+            ))
+        }
+    };
+    let polar = !b.cartesian;
+    let distance = if polar {
+        b.position.distance.value.unwrap_or(1.0)
+    } else {
+        1.0
+    };
+    let (width, height, depth) = if polar {
+        (
+            check(b.width, "width", 0.0, 360.0)?,
+            check(b.height, "height", 0.0, 360.0)?,
+            check(b.depth, "depth", 0.0, 1e3)?,
+        )
+    } else {
+        (0.0, 0.0, 0.0)
+    };
+    let divergence = match &b.divergence {
+        Some(d) if d.value != 0.0 => {
+            let value = check(d.value, "objectDivergence", 0.0, 1.0)?;
+            let range = if polar {
+                check(d.azimuth_range.unwrap_or(45.0), "azimuthRange", 0.0, 180.0)?
+            } else {
+                check(d.position_range.unwrap_or(0.0), "positionRange", 0.0, 1.0)?
+            };
+            Some((value, range))
+        }
+        _ => None,
+    };
+    let channel_lock = match b.channel_lock {
+        Some(Some(m)) => Some(Some(check(m, "channelLock maxDistance", 0.0, 2.0)?)),
+        other => other,
+    };
+    let p = ObjectParams {
+        distance,
+        width,
+        height,
+        depth,
+        divergence,
+        channel_lock,
+    };
+    Ok((p != ObjectParams::default()).then(|| Box::new(p)))
 }

@@ -364,6 +364,10 @@ fn start_element(
                 interpolation_length: None,
                 speaker_labels: Vec::new(),
                 divergence: None,
+                width: 0.0,
+                height: 0.0,
+                depth: 0.0,
+                channel_lock: None,
                 unsupported: Vec::new(),
                 line: org.line(f.offset).0,
             })
@@ -651,16 +655,18 @@ fn end_element(
                     b.speaker_labels.push(text.to_string());
                 }
             }
-            "width" | "height" | "depth" | "diffuse" => {
+            "width" | "height" | "depth" => {
                 let v = number(org, f, cur, text)?;
-                if v != 0.0 {
-                    let tag = match name {
-                        "width" => "width",
-                        "height" => "height",
-                        "depth" => "depth",
-                        _ => "diffuse",
-                    };
-                    push_unique(&mut cur.block.as_mut().unwrap().unsupported, tag);
+                let b = cur.block.as_mut().unwrap();
+                match name {
+                    "width" => b.width = v,
+                    "height" => b.height = v,
+                    _ => b.depth = v,
+                }
+            }
+            "diffuse" => {
+                if number(org, f, cur, text)? != 0.0 {
+                    push_unique(&mut cur.block.as_mut().unwrap().unsupported, "diffuse");
                 }
             }
             "objectDivergence" => {
@@ -671,13 +677,13 @@ fn end_element(
                     azimuth_range: range("azimuthRange"),
                     position_range: range("positionRange"),
                 });
-                if v != 0.0 {
-                    push_unique(&mut cur.block.as_mut().unwrap().unsupported, "divergence");
-                }
             }
             "channelLock" => {
                 if flag(org, f, cur, text)? {
-                    push_unique(&mut cur.block.as_mut().unwrap().unsupported, "channelLock");
+                    let max = f
+                        .attr("maxDistance")
+                        .and_then(|r| r.trim().parse::<f64>().ok());
+                    cur.block.as_mut().unwrap().channel_lock = Some(max);
                 }
             }
             "zoneExclusion" => {
@@ -916,7 +922,8 @@ mod tests {
         assert_eq!(b.position.x.value, Some(-0.5));
         assert_eq!(b.interpolation_length, Some(Time::new(1, 100)));
         assert_eq!(b.duration, Some(Time::new(5, 48000)));
-        assert_eq!(b.unsupported, vec!["width"]);
+        assert_eq!(b.width, 10.0);
+        assert!(b.unsupported.is_empty());
     }
 
     #[test]

@@ -13,12 +13,13 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::panner::direct_speakers::DirectSpeakersPanner;
 use crate::panner::gain_calc::{cart_to_polar, PointGains};
+use crate::panner::object::ObjectGains;
 use crate::scene::{BlockTarget, MetaBlock};
 use crate::time::Time;
 
 /// The gain calculators of one output layout.
 pub struct BlockGains {
-    point: PointGains,
+    object: ObjectGains,
     speakers: DirectSpeakersPanner,
     /// Cartesian objects are converted to polar (BS.2127's conversion) instead of
     /// allocentric panning: for the binaural virtual layout, which has no allocentric positions.
@@ -29,7 +30,7 @@ impl BlockGains {
     /// Prepares the calculators for `layout`.
     pub fn new(layout: &crate::layout::Layout, cartesian_as_polar: bool) -> Result<BlockGains> {
         Ok(BlockGains {
-            point: PointGains::new(layout)?,
+            object: ObjectGains::new(layout)?,
             speakers: DirectSpeakersPanner::new(layout)?,
             cartesian_as_polar,
         })
@@ -37,19 +38,32 @@ impl BlockGains {
 
     /// True if Cartesian objects can be rendered on this layout.
     pub fn takes_cartesian(&self) -> bool {
-        self.cartesian_as_polar || self.point.has_allocentric()
+        self.cartesian_as_polar || self.point().has_allocentric()
+    }
+
+    fn point(&self) -> &PointGains {
+        self.object.point()
     }
 
     /// The gains (one per output channel) of a block, its block gain included.
     pub fn gains(&self, b: &MetaBlock) -> Result<Vec<f64>> {
-        let mut g = match &b.target {
-            BlockTarget::Polar { azimuth, elevation } => self.point.polar(*azimuth, *elevation),
-            BlockTarget::Cartesian { x, y, z } if self.cartesian_as_polar => {
-                let (az, el, _) = cart_to_polar(*x, *y, *z);
-                self.point.polar(az, el)
+        let mut g = match (&b.target, &b.params) {
+            (BlockTarget::Polar { azimuth, elevation }, Some(p)) => {
+                self.object.polar(*azimuth, *elevation, p)
             }
-            BlockTarget::Cartesian { x, y, z } => self.point.cartesian(*x, *y, *z)?,
-            BlockTarget::Speaker(ch) => self.speakers.gains(ch)?,
+            (BlockTarget::Cartesian { x, y, z }, Some(p)) => {
+                self.object
+                    .cartesian(*x, *y, *z, p, self.cartesian_as_polar)?
+            }
+            (BlockTarget::Polar { azimuth, elevation }, None) => {
+                self.point().polar(*azimuth, *elevation)
+            }
+            (BlockTarget::Cartesian { x, y, z }, None) if self.cartesian_as_polar => {
+                let (az, el, _) = cart_to_polar(*x, *y, *z);
+                self.point().polar(az, el)
+            }
+            (BlockTarget::Cartesian { x, y, z }, None) => self.point().cartesian(*x, *y, *z)?,
+            (BlockTarget::Speaker(ch), _) => self.speakers.gains(ch)?,
         };
         for v in g.iter_mut() {
             *v *= b.gain;
@@ -216,6 +230,7 @@ mod tests {
                 azimuth: az,
                 elevation: 0.0,
             },
+            params: None,
         }
     }
 

@@ -1,0 +1,117 @@
+//! BS.2127's gain calculation for Objects blocks that are more than a point (ITU-R BS.2127-1
+//! §7.3, the EBU ADM Renderer's `core/objectbased/gain_calc.py`), in BS.2127's order:
+//! channel lock ([`super::channel_lock`]), divergence ([`super::divergence`]), then each copy
+//! panned (polar blocks through the extent panner, [`super::extent`]; Cartesian blocks through
+//! the allocentric point-source panner) and the copies combined in power.
+//!
+//! Not applied yet (each a warning when an ADM file uses it): screen scaling and screen edge
+//! lock, zone exclusion, the allocentric (Cartesian) extent, diffuse.
+
+use std::sync::OnceLock;
+
+use super::channel_lock::ChannelLock;
+use super::divergence::diverge;
+use super::extent::PolarExtent;
+use super::gain_calc::PointGains;
+use crate::error::Result;
+use crate::geometry::Vec3;
+use crate::layout::Layout;
+use crate::scene::ObjectParams;
+
+/// The object gain calculation of one layout; the extent grid is built on first use.
+#[derive(Debug)]
+pub struct ObjectGains {
+    point: PointGains,
+    extent: OnceLock<PolarExtent>,
+    ego_lock: ChannelLock,
+    allo_lock: Option<ChannelLock>,
+}
+
+impl ObjectGains {
+    /// Prepares the calculation for `layout`.
+    pub fn new(layout: &Layout) -> Result<ObjectGains> {
+        Ok(ObjectGains {
+            point: PointGains::new(layout)?,
+            extent: OnceLock::new(),
+            ego_lock: ChannelLock::egocentric(layout),
+            allo_lock: ChannelLock::allocentric(layout),
+        })
+    }
+
+    /// The point-source gains underneath.
+    pub fn point(&self) -> &PointGains {
+        &self.point
+    }
+
+    fn extent(&self) -> &PolarExtent {
+        self.extent.get_or_init(|| PolarExtent::new(&self.point))
+    }
+
+    /// Gains (one per layout channel, LFE 0; block gain not applied) of a polar block at
+    /// (`azimuth`, `elevation`) with `params`.
+    pub fn polar(&self, azimuth: f64, elevation: f64, p: &ObjectParams) -> Vec<f64> {
+        let mut pos = crate::geometry::polar_to_cartesian(azimuth, elevation, p.distance);
+        if let Some(max) = p.channel_lock {
+            pos = self.ego_lock.lock(pos, max);
+        }
+        let (value, range) = p.divergence.unwrap_or((0.0, 0.0));
+        let copies = diverge(pos, value, range, false);
+        combine(&copies, self.point.channels(), |q| {
+            Ok(self
+                .extent()
+                .gains(&self.point, q, p.width, p.height, p.depth))
+        })
+        .expect("polar panning does not fail")
+    }
+
+    /// Gains of a Cartesian block at (x, y, z) with `params` (channel lock and divergence;
+    /// the allocentric extent is not applied yet). `as_polar`: each copy is converted to a
+    /// direction (BS.2127's conversion) and panned as a point, for layouts without allocentric
+    /// positions; channel lock then needs them and is skipped.
+    pub fn cartesian(
+        &self,
+        x: f64,
+        y: f64,
+        z: f64,
+        p: &ObjectParams,
+        as_polar: bool,
+    ) -> Result<Vec<f64>> {
+        let mut pos = Vec3::new(x, y, z).map(|c| c.clamp(-1.0, 1.0));
+        if let (Some(max), Some(lock)) = (p.channel_lock, &self.allo_lock) {
+            pos = lock.lock(pos, max);
+        }
+        let (value, range) = p.divergence.unwrap_or((0.0, 0.0));
+        let copies = diverge(pos, value, range, true);
+        combine(&copies, self.point.channels(), |q| {
+            if as_polar {
+                let (az, el, _) = super::conversion::cart_to_polar(q.x, q.y, q.z);
+                Ok(self.point.polar(az, el))
+            } else {
+                self.point.cartesian(q.x, q.y, q.z)
+            }
+        })
+    }
+}
+
+/// Pans each (gain, position) copy and combines them in power: `sqrt(sum g_i p_i^2)`.
+fn combine(
+    copies: &[(f64, Vec3)],
+    channels: usize,
+    mut pan: impl FnMut(&Vec3) -> Result<Vec<f64>>,
+) -> Result<Vec<f64>> {
+    if let [(g, q)] = copies {
+        if *g == 1.0 {
+            return pan(q);
+        }
+    }
+    let mut acc = vec![0.0; channels];
+    for (g, q) in copies {
+        for (a, x) in acc.iter_mut().zip(pan(q)?) {
+            *a += g * x * x;
+        }
+    }
+    Ok(acc
+        .into_iter()
+        .map(|a| if a.is_finite() { a.sqrt() } else { 0.0 })
+        .collect())
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""EBU ADM Renderer (ear 2.1.0) object gains for BS.2127's gain calculation beyond a point:
+extent (width, height, depth, distance), objectDivergence and channelLock, on polar blocks.
+
+Run from the repository root with the venv that has ear 2.1.0:
+
+    /work/venv-ear/bin/python tools/gen_bs2127_gains.py
+
+Writes tests/data/bs2127/object_gains.json: for each layout, its channel names (ear's
+order) and a list of cases, each the block parameters (named as BS.2076 names them) and ear's
+direct gains (`GainCalc.render(...).direct`). The cases are drawn from a fixed seed, plus
+hand-picked edges (a 360-degree extent, extents inside the 10-degree fade, the poles, a
+source at distance 0, channel-lock ties). tests/bs2127_extent.rs compares mixstage's gains
+with these to 1e-6.
+"""
+
+import json
+import os
+import warnings
+
+warnings.filterwarnings("ignore")
+
+import numpy as np
+from ear.core import bs2051
+from ear.core.metadata_input import ObjectTypeMetadata
+from ear.core.objectbased.gain_calc import GainCalc
+from ear.fileio.adm.elements import (AudioBlockFormatObjects, ChannelLock, ObjectDivergence,
+                                     ObjectPolarPosition)
+
+LAYOUTS = ["0+2+0", "0+5+0", "4+5+0", "4+7+0", "9+10+3"]
+OUT = os.path.join("tests", "data", "bs2127", "object_gains.json")
+
+
+def case(rng):
+    """One random block: every parameter present with some probability."""
+    c = {
+        "azimuth": float(rng.uniform(-180, 180)),
+        "elevation": float(rng.choice([0.0, float(rng.uniform(-90, 90))])),
+        "distance": float(rng.choice([1.0, float(rng.uniform(0.0, 1.5))])),
+    }
+    kind = rng.integers(0, 6)
+    if kind in (0, 3, 5):
+        c["width"] = float(rng.choice([float(rng.uniform(0, 20)), float(rng.uniform(0, 360))]))
+        c["height"] = float(rng.choice([0.0, float(rng.uniform(0, 20)), float(rng.uniform(0, 180))]))
+        if rng.uniform() < 0.4:
+            c["depth"] = float(rng.uniform(0, 1))
+    if kind in (1, 3, 5):
+        d = {"value": float(rng.uniform(0, 1))}
+        if rng.uniform() < 0.7:
+            d["azimuthRange"] = float(rng.uniform(0, 180))
+        c["objectDivergence"] = d
+    if kind in (2, 5):
+        c["channelLock"] = {} if rng.uniform() < 0.4 else {"maxDistance": float(rng.uniform(0, 2))}
+    return c
+
+
+EDGES = [
+    {"azimuth": 0.0, "elevation": 0.0, "distance": 1.0, "width": 360.0, "height": 360.0},
+    {"azimuth": 30.0, "elevation": 0.0, "distance": 1.0, "width": 5.0, "height": 0.0},
+    {"azimuth": 30.0, "elevation": 0.0, "distance": 1.0, "width": 10.0, "height": 10.0},
+    {"azimuth": 0.0, "elevation": 90.0, "distance": 1.0, "width": 60.0, "height": 20.0},
+    {"azimuth": 120.0, "elevation": -90.0, "distance": 1.0, "width": 40.0, "height": 90.0},
+    {"azimuth": 45.0, "elevation": 10.0, "distance": 0.0, "width": 20.0, "height": 20.0},
+    {"azimuth": -170.0, "elevation": 20.0, "distance": 1.0, "width": 200.0, "height": 30.0},
+    {"azimuth": 10.0, "elevation": 5.0, "distance": 0.5, "width": 30.0, "height": 10.0, "depth": 1.0},
+    {"azimuth": 0.0, "elevation": 0.0, "distance": 1.0, "channelLock": {}},
+    {"azimuth": 15.0, "elevation": 0.0, "distance": 1.0, "channelLock": {}},
+    {"azimuth": 90.0, "elevation": 0.0, "distance": 1.0, "channelLock": {"maxDistance": 0.1}},
+    {"azimuth": 20.0, "elevation": 0.0, "distance": 1.0, "objectDivergence": {"value": 1.0}},
+    {"azimuth": 0.0, "elevation": 0.0, "distance": 1.0, "objectDivergence": {"value": 0.5, "azimuthRange": 30.0}},
+    {"azimuth": 0.0, "elevation": 60.0, "distance": 1.0, "width": 30.0, "height": 0.0,
+     "objectDivergence": {"value": 0.3, "azimuthRange": 60.0}, "channelLock": {"maxDistance": 1.0}},
+]
+
+
+def block(c):
+    kw = {}
+    for k in ("width", "height", "depth"):
+        if k in c:
+            kw[k] = c[k]
+    if "objectDivergence" in c:
+        d = c["objectDivergence"]
+        kw["objectDivergence"] = ObjectDivergence(value=d["value"], azimuthRange=d.get("azimuthRange"))
+    if "channelLock" in c:
+        kw["channelLock"] = ChannelLock(maxDistance=c["channelLock"].get("maxDistance"))
+    pos = ObjectPolarPosition(azimuth=c["azimuth"], elevation=c["elevation"], distance=c["distance"])
+    return AudioBlockFormatObjects(position=pos, **kw)
+
+
+def main():
+    rng = np.random.default_rng(2127)
+    out = []
+    for name in LAYOUTS:
+        layout = bs2051.get_layout(name)
+        gc = GainCalc(layout)
+        cases = EDGES + [case(rng) for _ in range(60)]
+        rows = []
+        for c in cases:
+            g = gc.render(ObjectTypeMetadata(block_format=block(c))).direct
+            rows.append({"block": c, "gains": [float(x) for x in g]})
+        out.append({"layout": name, "channels": [ch.name for ch in layout.channels], "cases": rows})
+        print(f"{name}: {len(rows)} cases")
+    os.makedirs(os.path.dirname(OUT), exist_ok=True)
+    with open(OUT, "w") as f:
+        json.dump(out, f, indent=0)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
