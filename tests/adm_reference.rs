@@ -135,6 +135,7 @@ fn renders_match_the_ebu_adm_renderer() {
             reference.display()
         );
         let db = 10.0 * (err / sig).max(1e-30).log10();
+        eprintln!("{name}: error {db:.1} dB");
         checked += 1;
         if db > -60.0 && !KNOWN_LATER.iter().any(|k| name.starts_with(k)) {
             failures.push(format!(

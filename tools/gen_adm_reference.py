@@ -120,7 +120,9 @@ def cart(x, y, z):
     return ObjectCartesianPosition(X=float(x), Y=float(y), Z=float(z))
 
 
-def obj_block(rtime, duration, position, gain=1.0, jump=None, interp=None, cartesian=False):
+def obj_block(rtime, duration, position, gain=1.0, jump=None, interp=None, cartesian=False, **extra):
+    """An Objects block; `extra` passes BS.2127 parameters (width, height, depth,
+    objectDivergence, channelLock) through to AudioBlockFormatObjects."""
     jp = JumpPosition(flag=bool(jump), interpolationLength=interp) if jump is not None else JumpPosition()
     return AudioBlockFormatObjects(
         rtime=rtime,
@@ -129,6 +131,7 @@ def obj_block(rtime, duration, position, gain=1.0, jump=None, interp=None, carte
         cartesian=cartesian,
         gain=float(gain),
         jumpPosition=jp,
+        **extra,
     )
 
 
@@ -301,6 +304,33 @@ def case_polar_moving():
     render_all(path, "Objects, polar, 3 objects x 4 contiguous blocks of unequal length (80/120/100/100 ms), "
                      "no jumpPosition (each block interpolates from the previous position over its whole "
                      "duration), elevation -20..90, a block gain 0.5, a distance 1.5 (beyond the speakers: still a point source; distances below 1 widen objects, the BS.2127 issue)")
+
+
+def case_extent():
+    """BS.2127 beyond a point: extent, distance, depth, divergence, channel lock (polar)."""
+    from ear.fileio.adm.elements import ChannelLock, ObjectDivergence
+    n = int(MOVING * FS)
+    b = new_builder("extent divergence channel lock")
+    t = [F(0), F(10, 100), F(20, 100), F(30, 100), F(40, 100)]
+    b.create_item_objects(0, "growing_wide", block_formats=blocks_from(
+        t, [polar(20), polar(60, 10), polar(120, 30), polar(-150, 0)],
+        width=[0.0, 30.0, 120.0, 360.0], height=[0.0, 8.0, 45.0, 90.0]))
+    b.create_item_objects(1, "near_and_deep", block_formats=blocks_from(
+        t, [polar(-40, 0, 1.0), polar(-40, 0, 0.5), polar(-90, 20, 0.2), polar(170, -10, 0.0)],
+        depth=[0.0, 0.5, 1.0, 0.3], width=[10.0, 0.0, 20.0, 5.0]))
+    b.create_item_objects(2, "diverging", block_formats=blocks_from(
+        t, [polar(0), polar(0), polar(30, 40), polar(-120, 0)],
+        objectDivergence=[ObjectDivergence(value=0.0), ObjectDivergence(value=0.5, azimuthRange=30.0),
+                          ObjectDivergence(value=1.0), ObjectDivergence(value=0.3, azimuthRange=90.0)]))
+    b.create_item_objects(3, "locked", block_formats=blocks_from(
+        t, [polar(10), polar(80, 10), polar(-100, 35), polar(150, 0)],
+        channelLock=[ChannelLock(), ChannelLock(maxDistance=0.5), ChannelLock(maxDistance=0.05), ChannelLock()],
+        width=[0.0, 0.0, 0.0, 40.0]))
+    path = os.path.join(OUT, "objects_extent.wav")
+    write_adm(path, b.adm, tracks(50, n, 4))
+    render_all(path, "Objects, polar, BS.2127 beyond a point: width/height growing to 360 x 90 (ramped "
+                     "block to block), distances 1 -> 0 (nearer is wider) with depth, objectDivergence with "
+                     "and without azimuthRange, channelLock with and without maxDistance (one too small to lock)")
 
 
 def case_jump_interpolation():
@@ -970,6 +1000,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--keep-equivalents", metavar="DIR", help="keep the BS.2076-1 files ear rendered in DIR")
     ap.add_argument("--no-real", action="store_true", help="skip the real files")
+    ap.add_argument("--only", metavar="CASE", help="build one synthetic case (e.g. extent) and merge "
+                    "its renders into the existing manifest, leaving every other reference as it is")
     args = ap.parse_args()
     if not os.path.exists(EAR_RENDER):
         sys.exit("ear-render not found next to %s; run with the ear venv's python" % sys.executable)
@@ -978,6 +1010,17 @@ def main():
     assert version("ear") == "2.1.0", version("ear")
 
     os.makedirs(OUT, exist_ok=True)
+    if args.only:
+        globals()["case_" + args.only]()
+        path = os.path.join(OUT, "manifest.json")
+        old = json.load(open(path))
+        new_inputs = {e["input"] for e in MANIFEST}
+        merged = [e for e in old if e["input"] not in new_inputs] + MANIFEST
+        with open(path, "w") as f:
+            json.dump(merged, f, indent=1)
+            f.write("\n")
+        print("%d renders in the manifest" % len(merged))
+        return
     if os.path.isdir(REF):
         shutil.rmtree(REF)
     eq_dir = args.keep_equivalents or tempfile.mkdtemp(prefix="adm_eq_")
@@ -985,6 +1028,7 @@ def main():
     try:
         case_polar_moving()
         case_jump_interpolation()
+        case_extent()
         case_timing()
         case_cartesian_moving()
         case_directspeakers_custom()
