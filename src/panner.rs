@@ -38,6 +38,7 @@ pub mod divergence;
 pub mod extent;
 pub mod gain_calc;
 pub mod object;
+pub mod zone;
 
 pub mod direct_speakers;
 

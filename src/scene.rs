@@ -243,6 +243,8 @@ pub struct ObjectParams {
     pub divergence: Option<(f64, f64)>,
     /// `channelLock`: `Some(maxDistance)` when set (`None` inside: no limit).
     pub channel_lock: Option<Option<f64>>,
+    /// `zoneExclusion`: the zones whose speakers the object stays out of.
+    pub zone_exclusion: Vec<crate::panner::zone::Zone>,
 }
 
 impl Default for ObjectParams {
@@ -254,6 +256,7 @@ impl Default for ObjectParams {
             depth: 0.0,
             divergence: None,
             channel_lock: None,
+            zone_exclusion: Vec::new(),
         }
     }
 }

@@ -307,8 +307,9 @@ def case_polar_moving():
 
 
 def case_extent():
-    """BS.2127 beyond a point: extent, distance, depth, divergence, channel lock (polar)."""
-    from ear.fileio.adm.elements import ChannelLock, ObjectDivergence
+    """BS.2127 beyond a point: extent, distance, depth, divergence, channel lock, zone
+    exclusion (polar), and divergence, channel lock and zone exclusion on a Cartesian object."""
+    from ear.fileio.adm.elements import CartesianZone, ChannelLock, ObjectDivergence, PolarZone
     n = int(MOVING * FS)
     b = new_builder("extent divergence channel lock")
     t = [F(0), F(10, 100), F(20, 100), F(30, 100), F(40, 100)]
@@ -326,11 +327,24 @@ def case_extent():
         t, [polar(10), polar(80, 10), polar(-100, 35), polar(150, 0)],
         channelLock=[ChannelLock(), ChannelLock(maxDistance=0.5), ChannelLock(maxDistance=0.05), ChannelLock()],
         width=[0.0, 0.0, 0.0, 40.0]))
+    centre_out = [PolarZone(minAzimuth=-5.0, maxAzimuth=5.0, minElevation=-10.0, maxElevation=10.0)]
+    tops_out = [PolarZone(minAzimuth=-180.0, maxAzimuth=180.0, minElevation=20.0, maxElevation=90.0)]
+    b.create_item_objects(4, "zoned", block_formats=blocks_from(
+        t, [polar(0), polar(10, 40), polar(90, 30), polar(-135, 0)],
+        zoneExclusion=[centre_out, tops_out, centre_out + tops_out, []], width=[0.0, 20.0, 0.0, 0.0]))
+    box = [CartesianZone(minX=-0.1, maxX=0.1, minY=0.9, maxY=1.1, minZ=-0.1, maxZ=0.1)]
+    b.create_item_objects(5, "cartesian_zoned_locked", block_formats=blocks_from(
+        t, [cart(0, 1, 0), cart(-0.8, 0.2, 0), cart(0.3, -0.6, 0.5), cart(0.9, 0.9, 0)],
+        cartesian=True, zoneExclusion=[box, [], box, []],
+        channelLock=[None, ChannelLock(), ChannelLock(maxDistance=0.3), None],
+        objectDivergence=[None, None, None, ObjectDivergence(value=1.0, positionRange=0.5)]))
     path = os.path.join(OUT, "objects_extent.wav")
-    write_adm(path, b.adm, tracks(50, n, 4))
+    write_adm(path, b.adm, tracks(50, n, 6))
     render_all(path, "Objects, polar, BS.2127 beyond a point: width/height growing to 360 x 90 (ramped "
                      "block to block), distances 1 -> 0 (nearer is wider) with depth, objectDivergence with "
-                     "and without azimuthRange, channelLock with and without maxDistance (one too small to lock)")
+                     "and without azimuthRange, channelLock with and without maxDistance (one too small to lock), "
+                     "zoneExclusion of the centre and of the heights; a Cartesian object with a zone, channel "
+                     "lock and divergence with positionRange")
 
 
 def case_jump_interpolation():

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """EBU ADM Renderer (ear 2.1.0) object gains for BS.2127's gain calculation beyond a point:
-extent (width, height, depth, distance), objectDivergence and channelLock, on polar blocks.
+extent (width, height, depth, distance), objectDivergence, channelLock and zoneExclusion, on
+polar blocks, and divergence, channel lock and zone exclusion on Cartesian blocks.
 
 Run from the repository root with the venv that has ear 2.1.0:
 
@@ -24,8 +25,9 @@ import numpy as np
 from ear.core import bs2051
 from ear.core.metadata_input import ObjectTypeMetadata
 from ear.core.objectbased.gain_calc import GainCalc
-from ear.fileio.adm.elements import (AudioBlockFormatObjects, ChannelLock, ObjectDivergence,
-                                     ObjectPolarPosition)
+from ear.fileio.adm.elements import (AudioBlockFormatObjects, CartesianZone, ChannelLock,
+                                     ObjectCartesianPosition, ObjectDivergence, ObjectPolarPosition,
+                                     PolarZone)
 
 LAYOUTS = ["0+2+0", "0+5+0", "4+5+0", "4+7+0", "9+10+3"]
 OUT = os.path.join("tests", "data", "bs2127", "object_gains.json")
@@ -51,6 +53,42 @@ def case(rng):
         c["objectDivergence"] = d
     if kind in (2, 5):
         c["channelLock"] = {} if rng.uniform() < 0.4 else {"maxDistance": float(rng.uniform(0, 2))}
+    if kind in (4, 5) or rng.uniform() < 0.2:
+        c["zoneExclusion"] = zones(rng)
+    return c
+
+
+def zones(rng):
+    """One or two random zones, polar or Cartesian."""
+    out = []
+    for _ in range(int(rng.integers(1, 3))):
+        if rng.uniform() < 0.5:
+            a, b = sorted(rng.uniform(-1, 1, 2))
+            c, d = sorted(rng.uniform(-1, 1, 2))
+            e, f = sorted(rng.uniform(-1, 1, 2))
+            out.append({"minX": float(a), "maxX": float(b), "minY": float(c), "maxY": float(d),
+                        "minZ": float(e), "maxZ": float(f)})
+        else:
+            lo = float(rng.uniform(-180, 180))
+            out.append({"minAzimuth": lo, "maxAzimuth": float(lo + rng.uniform(0, 200)),
+                        "minElevation": float(rng.uniform(-90, 30)), "maxElevation": float(rng.uniform(0, 90))})
+    return out
+
+
+def cartesian_case(rng):
+    """A Cartesian block: position in the cube, with divergence, channel lock, zones."""
+    c = {"cartesian": True, "X": float(rng.uniform(-1.2, 1.2)), "Y": float(rng.uniform(-1.2, 1.2)),
+         "Z": float(rng.choice([0.0, float(rng.uniform(-1, 1.2))]))}
+    kind = rng.integers(0, 4)
+    if kind in (0, 3):
+        d = {"value": float(rng.uniform(0, 1))}
+        if rng.uniform() < 0.7:
+            d["positionRange"] = float(rng.uniform(0, 1))
+        c["objectDivergence"] = d
+    if kind in (1, 3):
+        c["channelLock"] = {} if rng.uniform() < 0.4 else {"maxDistance": float(rng.uniform(0, 2))}
+    if kind in (2, 3) or rng.uniform() < 0.3:
+        c["zoneExclusion"] = zones(rng)
     return c
 
 
@@ -70,19 +108,50 @@ EDGES = [
     {"azimuth": 0.0, "elevation": 0.0, "distance": 1.0, "objectDivergence": {"value": 0.5, "azimuthRange": 30.0}},
     {"azimuth": 0.0, "elevation": 60.0, "distance": 1.0, "width": 30.0, "height": 0.0,
      "objectDivergence": {"value": 0.3, "azimuthRange": 60.0}, "channelLock": {"maxDistance": 1.0}},
+    # Zone exclusion: the centre out (dialogue kept off the screen centre), every speaker out
+    # (nothing is excluded), the whole upper half out, a zone across +-180.
+    {"azimuth": 0.0, "elevation": 0.0, "distance": 1.0,
+     "zoneExclusion": [{"minAzimuth": -5.0, "maxAzimuth": 5.0, "minElevation": -10.0, "maxElevation": 10.0}]},
+    {"azimuth": 40.0, "elevation": 0.0, "distance": 1.0,
+     "zoneExclusion": [{"minX": -1.0, "maxX": 1.0, "minY": -1.0, "maxY": 1.0, "minZ": -1.0, "maxZ": 1.0}]},
+    {"azimuth": 60.0, "elevation": 45.0, "distance": 1.0, "width": 40.0,
+     "zoneExclusion": [{"minAzimuth": -180.0, "maxAzimuth": 180.0, "minElevation": 10.0, "maxElevation": 90.0}]},
+    {"azimuth": 170.0, "elevation": 0.0, "distance": 1.0,
+     "zoneExclusion": [{"minAzimuth": 150.0, "maxAzimuth": -150.0, "minElevation": -90.0, "maxElevation": 90.0}]},
 ]
+
+CARTESIAN_EDGES = [
+    {"cartesian": True, "X": 0.0, "Y": 1.0, "Z": 0.0,
+     "zoneExclusion": [{"minX": -0.1, "maxX": 0.1, "minY": 0.9, "maxY": 1.1, "minZ": -0.1, "maxZ": 0.1}]},
+    {"cartesian": True, "X": -0.9, "Y": 0.1, "Z": 0.0,
+     "zoneExclusion": [{"minAzimuth": 80.0, "maxAzimuth": 100.0, "minElevation": -10.0, "maxElevation": 10.0}]},
+    {"cartesian": True, "X": 0.2, "Y": 0.3, "Z": 0.5, "channelLock": {}},
+    {"cartesian": True, "X": 0.9, "Y": 0.9, "Z": 0.0, "objectDivergence": {"value": 1.0, "positionRange": 0.5}},
+]
+
+
+def zone(z):
+    if "minX" in z:
+        return CartesianZone(**{k: float(v) for k, v in z.items()})
+    return PolarZone(**{k: float(v) for k, v in z.items()})
 
 
 def block(c):
     kw = {}
+    if "zoneExclusion" in c:
+        kw["zoneExclusion"] = [zone(z) for z in c["zoneExclusion"]]
     for k in ("width", "height", "depth"):
         if k in c:
             kw[k] = c[k]
     if "objectDivergence" in c:
         d = c["objectDivergence"]
-        kw["objectDivergence"] = ObjectDivergence(value=d["value"], azimuthRange=d.get("azimuthRange"))
+        kw["objectDivergence"] = ObjectDivergence(value=d["value"], azimuthRange=d.get("azimuthRange"),
+                                                  positionRange=d.get("positionRange"))
     if "channelLock" in c:
         kw["channelLock"] = ChannelLock(maxDistance=c["channelLock"].get("maxDistance"))
+    if c.get("cartesian"):
+        pos = ObjectCartesianPosition(X=c["X"], Y=c["Y"], Z=c["Z"])
+        return AudioBlockFormatObjects(position=pos, cartesian=True, **kw)
     pos = ObjectPolarPosition(azimuth=c["azimuth"], elevation=c["elevation"], distance=c["distance"])
     return AudioBlockFormatObjects(position=pos, **kw)
 
@@ -94,6 +163,7 @@ def main():
         layout = bs2051.get_layout(name)
         gc = GainCalc(layout)
         cases = EDGES + [case(rng) for _ in range(60)]
+        cases += CARTESIAN_EDGES + [cartesian_case(rng) for _ in range(40)]
         rows = []
         for c in cases:
             g = gc.render(ObjectTypeMetadata(block_format=block(c))).direct

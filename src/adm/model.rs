@@ -258,6 +258,8 @@ pub struct Block {
     pub depth: f64,
     /// `channelLock` set to 1: `Some(maxDistance)` (`None` inside: no limit).
     pub channel_lock: Option<Option<f64>>,
+    /// The zones of a `zoneExclusion`.
+    pub zones: Vec<crate::panner::zone::Zone>,
     /// Features present that the renderer does not apply yet (diffuse, zoneExclusion, ...).
     pub unsupported: Vec<&'static str>,
     /// Line of the element in the XML (for messages).

@@ -1199,6 +1199,7 @@ fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
         depth,
         divergence,
         channel_lock,
+        zone_exclusion: b.zones.clone(),
     };
     Ok((p != ObjectParams::default()).then(|| Box::new(p)))
 }

@@ -368,6 +368,7 @@ fn start_element(
                 height: 0.0,
                 depth: 0.0,
                 channel_lock: None,
+                zones: Vec::new(),
                 unsupported: Vec::new(),
                 line: org.line(f.offset).0,
             })
@@ -460,6 +461,40 @@ fn flag(org: &Origin, f: &Frame, cur: &Current, text: &str) -> Result<bool> {
                 f.name
             ),
         )),
+    }
+}
+
+/// A `zone` element of a zoneExclusion: polar (`minAzimuth`, `maxAzimuth`, `minElevation`,
+/// `maxElevation`) or Cartesian (`minX` ... `maxZ`), every attribute of its kind present.
+fn zone(org: &Origin, f: &Frame, cur: &Current) -> Result<crate::panner::zone::Zone> {
+    use crate::panner::zone::Zone;
+    let get = |k: &str| -> Result<f64> {
+        let v = f.attr(k).ok_or_else(|| {
+            Error::malformed(
+                org.at(f.offset),
+                format!("{}: <zone> has no {k}", context_id(cur)),
+            )
+        })?;
+        match v.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(x),
+            _ => Err(Error::malformed(
+                org.at(f.offset),
+                format!("{}: <zone> {k}='{v}' is not a number", context_id(cur)),
+            )),
+        }
+    };
+    if f.attr("minX").is_some() || f.attr("maxX").is_some() {
+        Ok(Zone::Cartesian {
+            min: [get("minX")?, get("minY")?, get("minZ")?],
+            max: [get("maxX")?, get("maxY")?, get("maxZ")?],
+        })
+    } else {
+        Ok(Zone::Polar {
+            min_azimuth: get("minAzimuth")?,
+            max_azimuth: get("maxAzimuth")?,
+            min_elevation: get("minElevation")?,
+            max_elevation: get("maxElevation")?,
+        })
     }
 }
 
@@ -600,6 +635,12 @@ fn end_element(
         }
         return Ok(());
     }
+    // The zones of a block's zoneExclusion.
+    if parent == "zoneExclusion" && name == "zone" && cur.block.is_some() {
+        let z = zone(org, f, cur)?;
+        cur.block.as_mut().unwrap().zones.push(z);
+        return Ok(());
+    }
     // Children of a block.
     if parent == "audioBlockFormat" && cur.block.is_some() {
         match name {
@@ -686,12 +727,7 @@ fn end_element(
                     cur.block.as_mut().unwrap().channel_lock = Some(max);
                 }
             }
-            "zoneExclusion" => {
-                push_unique(
-                    &mut cur.block.as_mut().unwrap().unsupported,
-                    "zoneExclusion",
-                );
-            }
+            "zoneExclusion" => {}
             "screenRef" => {
                 if flag(org, f, cur, text)? {
                     push_unique(&mut cur.block.as_mut().unwrap().unsupported, "screenRef");
@@ -924,6 +960,37 @@ mod tests {
         assert_eq!(b.duration, Some(Time::new(5, 48000)));
         assert_eq!(b.width, 10.0);
         assert!(b.unsupported.is_empty());
+    }
+
+    #[test]
+    fn parses_bs2127_object_parameters() {
+        let x = doc(
+            r#"<audioChannelFormat audioChannelFormatID="AC_00031001" audioChannelFormatName="o" typeDefinition="Objects">
+  <audioBlockFormat audioBlockFormatID="AB_00031001_00000001">
+    <position coordinate="azimuth">10</position><position coordinate="elevation">0</position>
+    <width>30</width><height>12.5</height><depth>0.25</depth>
+    <channelLock maxDistance="0.5">1</channelLock><objectDivergence azimuthRange="30">0.4</objectDivergence>
+    <zoneExclusion><zone minAzimuth="-5" maxAzimuth="5" minElevation="-10" maxElevation="10">centre</zone>
+      <zone minX="-1" maxX="1" minY="-1" maxY="0" minZ="0.5" maxZ="1">back top</zone></zoneExclusion>
+  </audioBlockFormat></audioChannelFormat>"#,
+        );
+        let mut w = Warnings::default();
+        let adm = parse(&x, "t.wav", false, &mut w).unwrap();
+        let b = &adm.channel("AC_00031001").unwrap().blocks[0];
+        assert_eq!((b.width, b.height, b.depth), (30.0, 12.5, 0.25));
+        assert_eq!(b.channel_lock, Some(Some(0.5)));
+        assert_eq!(b.divergence.unwrap().azimuth_range, Some(30.0));
+        assert_eq!(b.zones.len(), 2);
+        assert!(
+            matches!(b.zones[1], crate::panner::zone::Zone::Cartesian { min, .. } if min == [-1.0, -1.0, 0.5])
+        );
+        // A zone without its coordinates is an error naming the block.
+        let bad = x.replace(r#" maxElevation="10""#, "");
+        let e = parse(&bad, "t.wav", false, &mut w).unwrap_err().to_string();
+        assert!(
+            e.contains("maxElevation") && e.contains("AB_00031001_00000001"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -70,8 +70,9 @@ impl ChannelLock {
     }
 
     /// The locked position: the nearest speaker's position when one lies within
-    /// `max_distance` (None: any distance), else `position` unchanged.
-    pub fn lock(&self, position: Vec3, max_distance: Option<f64>) -> Vec3 {
+    /// `max_distance` (None: any distance), else `position` unchanged. Speakers marked in
+    /// `excluded` (non-LFE speakers in layout order; empty: none) are not candidates.
+    pub fn lock(&self, position: Vec3, max_distance: Option<f64>, excluded: &[bool]) -> Vec3 {
         let w = self.weights;
         let weighted = |p: &Vec3| {
             let d = position - p;
@@ -81,6 +82,7 @@ impl ChannelLock {
             .positions
             .iter()
             .enumerate()
+            .filter(|(i, _)| !excluded.get(*i).copied().unwrap_or(false))
             .filter(|(_, p)| max_distance.is_none_or(|m| (position - *p).norm() < m + TOL))
             .map(|(i, p)| (i, weighted(p)))
             .collect();
@@ -105,12 +107,12 @@ mod tests {
         let l = Layout::resolve("5.1").unwrap();
         let cl = ChannelLock::egocentric(&l);
         let near_left = crate::geometry::direction(25.0, 0.0);
-        let locked = cl.lock(near_left, None);
+        let locked = cl.lock(near_left, None, &[]);
         assert!((locked - crate::geometry::direction(30.0, 0.0)).norm() < 1e-12);
         // Exactly between M+000 and M+030: the centre (smaller |azimuth|) wins.
         let mid = crate::geometry::direction(15.0, 0.0);
-        assert!((cl.lock(mid, None) - Vec3::new(0.0, 1.0, 0.0)).norm() < 1e-12);
+        assert!((cl.lock(mid, None, &[]) - Vec3::new(0.0, 1.0, 0.0)).norm() < 1e-12);
         // Too far for maxDistance: unchanged.
-        assert_eq!(cl.lock(mid, Some(0.1)), mid);
+        assert_eq!(cl.lock(mid, Some(0.1), &[]), mid);
     }
 }

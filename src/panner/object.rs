@@ -2,10 +2,11 @@
 //! §7.3, the EBU ADM Renderer's `core/objectbased/gain_calc.py`), in BS.2127's order:
 //! channel lock ([`super::channel_lock`]), divergence ([`super::divergence`]), then each copy
 //! panned (polar blocks through the extent panner, [`super::extent`]; Cartesian blocks through
-//! the allocentric point-source panner) and the copies combined in power.
+//! the allocentric point-source panner) and the copies combined in power, with zone exclusion
+//! ([`super::zone`]) after panning for polar blocks and before it for Cartesian ones.
 //!
 //! Not applied yet (each a warning when an ADM file uses it): screen scaling and screen edge
-//! lock, zone exclusion, the allocentric (Cartesian) extent, diffuse.
+//! lock, the allocentric (Cartesian) extent, diffuse.
 
 use std::sync::OnceLock;
 
@@ -13,6 +14,7 @@ use super::channel_lock::ChannelLock;
 use super::divergence::diverge;
 use super::extent::PolarExtent;
 use super::gain_calc::PointGains;
+use super::zone::{allocentric_excluded, ZoneExclusion};
 use crate::error::Result;
 use crate::geometry::Vec3;
 use crate::layout::Layout;
@@ -25,6 +27,11 @@ pub struct ObjectGains {
     extent: OnceLock<PolarExtent>,
     ego_lock: ChannelLock,
     allo_lock: Option<ChannelLock>,
+    zones: ZoneExclusion,
+    /// Layout channel of each non-LFE speaker.
+    main: Vec<usize>,
+    /// Allocentric positions of the non-LFE speakers, when the layout has them.
+    allo_positions: Option<Vec<[f64; 3]>>,
 }
 
 impl ObjectGains {
@@ -35,6 +42,16 @@ impl ObjectGains {
             extent: OnceLock::new(),
             ego_lock: ChannelLock::egocentric(layout),
             allo_lock: ChannelLock::allocentric(layout),
+            zones: ZoneExclusion::new(layout),
+            main: (0..layout.channels())
+                .filter(|&i| !layout.speakers[i].lfe)
+                .collect(),
+            allo_positions: layout
+                .speakers
+                .iter()
+                .filter(|s| !s.lfe)
+                .map(|s| s.allocentric)
+                .collect(),
         })
     }
 
@@ -52,16 +69,24 @@ impl ObjectGains {
     pub fn polar(&self, azimuth: f64, elevation: f64, p: &ObjectParams) -> Vec<f64> {
         let mut pos = crate::geometry::polar_to_cartesian(azimuth, elevation, p.distance);
         if let Some(max) = p.channel_lock {
-            pos = self.ego_lock.lock(pos, max);
+            pos = self.ego_lock.lock(pos, max, &[]);
         }
         let (value, range) = p.divergence.unwrap_or((0.0, 0.0));
         let copies = diverge(pos, value, range, false);
-        combine(&copies, self.point.channels(), |q| {
+        let mut g = combine(&copies, self.point.channels(), |q| {
             Ok(self
                 .extent()
                 .gains(&self.point, q, p.width, p.height, p.depth))
         })
-        .expect("polar panning does not fail")
+        .expect("polar panning does not fail");
+        if !p.zone_exclusion.is_empty() {
+            let excluded = self.zones.excluded(&p.zone_exclusion);
+            let main: Vec<f64> = self.main.iter().map(|&c| g[c]).collect();
+            for (&c, x) in self.main.iter().zip(self.zones.downmix(&main, &excluded)) {
+                g[c] = x;
+            }
+        }
+        g
     }
 
     /// Gains of a Cartesian block at (x, y, z) with `params` (channel lock and divergence;
@@ -77,17 +102,41 @@ impl ObjectGains {
         as_polar: bool,
     ) -> Result<Vec<f64>> {
         let mut pos = Vec3::new(x, y, z).map(|c| c.clamp(-1.0, 1.0));
+        // Zone exclusion removes speakers from the allocentric panner (and from channel lock).
+        let excluded = match (
+            &self.allo_positions,
+            p.zone_exclusion.is_empty() || as_polar,
+        ) {
+            (Some(ap), false) => allocentric_excluded(ap, &self.zones.excluded(&p.zone_exclusion)),
+            _ => Vec::new(),
+        };
         if let (Some(max), Some(lock)) = (p.channel_lock, &self.allo_lock) {
-            pos = lock.lock(pos, max);
+            pos = lock.lock(pos, max, &excluded);
         }
         let (value, range) = p.divergence.unwrap_or((0.0, 0.0));
         let copies = diverge(pos, value, range, true);
-        combine(&copies, self.point.channels(), |q| {
+        let channels = self.point.channels();
+        combine(&copies, channels, |q| {
             if as_polar {
                 let (az, el, _) = super::conversion::cart_to_polar(q.x, q.y, q.z);
-                Ok(self.point.polar(az, el))
-            } else {
-                self.point.cartesian(q.x, q.y, q.z)
+                return Ok(self.point.polar(az, el));
+            }
+            match (&self.allo_positions, excluded.iter().any(|&e| e)) {
+                (Some(ap), true) => {
+                    let (keep, pos): (Vec<usize>, Vec<[f64; 3]>) = ap
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !excluded[*i])
+                        .map(|(i, a)| (self.main[i], *a))
+                        .unzip();
+                    let g = super::allocentric::pan(&pos, [q.x, q.y, q.z])?;
+                    let mut out = vec![0.0; channels];
+                    for (c, x) in keep.into_iter().zip(g) {
+                        out[c] = x;
+                    }
+                    Ok(out)
+                }
+                _ => self.point.cartesian(q.x, q.y, q.z),
             }
         })
     }
