@@ -31,6 +31,7 @@
 //! Cartesian point mapping) and [`gain_calc`] (point-source gains per layout, including
 //! BS.2127's own 0+2+0 rule).
 
+pub mod allo_extent;
 pub mod allocentric;
 pub mod channel_lock;
 pub mod conversion;

@@ -232,11 +232,11 @@ pub struct ObjectParams {
     /// Polar distance (1 = on the speakers; nearer objects are rendered wider, BS.2127's
     /// extent rule). Ignored for Cartesian blocks.
     pub distance: f64,
-    /// `width`, degrees (polar).
+    /// `width`: degrees (polar); the size along X, 0-1 (Cartesian).
     pub width: f64,
-    /// `height`, degrees (polar).
+    /// `height`: degrees (polar); the size along Y, 0-1 (Cartesian, as ear 2.1.0 reads it).
     pub height: f64,
-    /// `depth` (polar: the range of distances rendered).
+    /// `depth`: the range of distances rendered (polar); the size along Z (Cartesian).
     pub depth: f64,
     /// `objectDivergence`: (value 0-1, range: azimuthRange in degrees for polar blocks,
     /// positionRange for Cartesian ones, defaults already applied).

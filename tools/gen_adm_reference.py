@@ -338,13 +338,16 @@ def case_extent():
         cartesian=True, zoneExclusion=[box, [], box, []],
         channelLock=[None, ChannelLock(), ChannelLock(maxDistance=0.3), None],
         objectDivergence=[None, None, None, ObjectDivergence(value=1.0, positionRange=0.5)]))
+    b.create_item_objects(6, "cartesian_sized", block_formats=blocks_from(
+        t, [cart(-1, 1, 0), cart(0, 0, 0), cart(0.5, -0.5, 1), cart(1, -1, 0)], cartesian=True,
+        width=[0.0, 1.0, 0.3, 0.05], height=[0.0, 1.0, 0.0, 0.5], depth=[0.0, 0.5, 0.6, 0.0]))
     path = os.path.join(OUT, "objects_extent.wav")
-    write_adm(path, b.adm, tracks(50, n, 6))
+    write_adm(path, b.adm, tracks(50, n, 7))
     render_all(path, "Objects, polar, BS.2127 beyond a point: width/height growing to 360 x 90 (ramped "
                      "block to block), distances 1 -> 0 (nearer is wider) with depth, objectDivergence with "
                      "and without azimuthRange, channelLock with and without maxDistance (one too small to lock), "
                      "zoneExclusion of the centre and of the heights; a Cartesian object with a zone, channel "
-                     "lock and divergence with positionRange")
+                     "lock and divergence with positionRange; a Cartesian object growing to the whole room")
 
 
 def case_jump_interpolation():

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """EBU ADM Renderer (ear 2.1.0) object gains for BS.2127's gain calculation beyond a point:
 extent (width, height, depth, distance), objectDivergence, channelLock and zoneExclusion, on
-polar blocks, and divergence, channel lock and zone exclusion on Cartesian blocks.
+polar blocks, and the allocentric extent, divergence, channel lock and zone exclusion on
+Cartesian blocks.
 
 Run from the repository root with the venv that has ear 2.1.0:
 
@@ -80,6 +81,10 @@ def cartesian_case(rng):
     c = {"cartesian": True, "X": float(rng.uniform(-1.2, 1.2)), "Y": float(rng.uniform(-1.2, 1.2)),
          "Z": float(rng.choice([0.0, float(rng.uniform(-1, 1.2))]))}
     kind = rng.integers(0, 4)
+    if rng.uniform() < 0.5:
+        for k in ("width", "height", "depth"):
+            if rng.uniform() < 0.7:
+                c[k] = float(rng.choice([float(rng.uniform(0, 0.2)), float(rng.uniform(0, 1.2))]))
     if kind in (0, 3):
         d = {"value": float(rng.uniform(0, 1))}
         if rng.uniform() < 0.7:
@@ -127,6 +132,11 @@ CARTESIAN_EDGES = [
      "zoneExclusion": [{"minAzimuth": 80.0, "maxAzimuth": 100.0, "minElevation": -10.0, "maxElevation": 10.0}]},
     {"cartesian": True, "X": 0.2, "Y": 0.3, "Z": 0.5, "channelLock": {}},
     {"cartesian": True, "X": 0.9, "Y": 0.9, "Z": 0.0, "objectDivergence": {"value": 1.0, "positionRange": 0.5}},
+    {"cartesian": True, "X": 0.0, "Y": 0.0, "Z": 0.0, "width": 1.0, "height": 1.0, "depth": 1.0},
+    {"cartesian": True, "X": 0.5, "Y": 1.0, "Z": 0.0, "width": 0.05},
+    {"cartesian": True, "X": -0.3, "Y": -0.7, "Z": 0.8, "width": 0.4, "depth": 0.2,
+     "zoneExclusion": [{"minX": -1.0, "maxX": 0.0, "minY": -1.0, "maxY": 1.0, "minZ": -1.0, "maxZ": 1.0}]},
+    {"cartesian": True, "X": 0.2, "Y": -0.2, "Z": -0.5, "height": 0.6},
 ]
 
 

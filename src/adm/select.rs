@@ -1094,12 +1094,6 @@ fn timeline(
                 }))
             }
             _ => {
-                if b.cartesian && (b.width != 0.0 || b.height != 0.0 || b.depth != 0.0) {
-                    warnings.add(who, "cartesian-extent", format!(
-                        "{origin}: {who}: block {} has a Cartesian (allocentric) extent, which is not applied yet (the BS.2127 issue): rendered as a point source",
-                        b.id
-                    ));
-                }
                 if !b.unsupported.is_empty() {
                     warnings.add(
                         who,
@@ -1167,15 +1161,11 @@ fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
     } else {
         1.0
     };
-    let (width, height, depth) = if polar {
-        (
-            check(b.width, "width", 0.0, 360.0)?,
-            check(b.height, "height", 0.0, 360.0)?,
-            check(b.depth, "depth", 0.0, 1e3)?,
-        )
-    } else {
-        (0.0, 0.0, 0.0)
-    };
+    let (width, height, depth) = (
+        check(b.width, "width", 0.0, 360.0)?,
+        check(b.height, "height", 0.0, 360.0)?,
+        check(b.depth, "depth", 0.0, 1e3)?,
+    );
     let divergence = match &b.divergence {
         Some(d) if d.value != 0.0 => {
             let value = check(d.value, "objectDivergence", 0.0, 1.0)?;

@@ -5,11 +5,14 @@
 //! the allocentric point-source panner) and the copies combined in power, with zone exclusion
 //! ([`super::zone`]) after panning for polar blocks and before it for Cartesian ones.
 //!
+//! Cartesian blocks with a size go through the allocentric extent ([`super::allo_extent`]).
+//!
 //! Not applied yet (each a warning when an ADM file uses it): screen scaling and screen edge
-//! lock, the allocentric (Cartesian) extent, diffuse.
+//! lock, diffuse.
 
 use std::sync::OnceLock;
 
+use super::allo_extent::AlloExtent;
 use super::channel_lock::ChannelLock;
 use super::divergence::diverge;
 use super::extent::PolarExtent;
@@ -32,6 +35,8 @@ pub struct ObjectGains {
     main: Vec<usize>,
     /// Allocentric positions of the non-LFE speakers, when the layout has them.
     allo_positions: Option<Vec<[f64; 3]>>,
+    /// The allocentric extent grid of all of them, built on first use.
+    allo_extent: OnceLock<AlloExtent>,
 }
 
 impl ObjectGains {
@@ -52,6 +57,7 @@ impl ObjectGains {
                 .filter(|s| !s.lfe)
                 .map(|s| s.allocentric)
                 .collect(),
+            allo_extent: OnceLock::new(),
         })
     }
 
@@ -89,10 +95,11 @@ impl ObjectGains {
         g
     }
 
-    /// Gains of a Cartesian block at (x, y, z) with `params` (channel lock and divergence;
-    /// the allocentric extent is not applied yet). `as_polar`: each copy is converted to a
-    /// direction (BS.2127's conversion) and panned as a point, for layouts without allocentric
-    /// positions; channel lock then needs them and is skipped.
+    /// Gains of a Cartesian block at (x, y, z) with `params` (zone exclusion, channel lock,
+    /// divergence, and the allocentric extent when it has a size). `as_polar`: each copy is
+    /// converted to a direction (BS.2127's conversion) and panned as a point, for layouts
+    /// without allocentric positions; zones, channel lock and size then need them and are
+    /// skipped.
     pub fn cartesian(
         &self,
         x: f64,
@@ -121,6 +128,8 @@ impl ObjectGains {
                 let (az, el, _) = super::conversion::cart_to_polar(q.x, q.y, q.z);
                 return Ok(self.point.polar(az, el));
             }
+            let sized = p.width != 0.0 || p.height != 0.0 || p.depth != 0.0;
+            let size = [p.width, p.height, p.depth];
             match (&self.allo_positions, excluded.iter().any(|&e| e)) {
                 (Some(ap), true) => {
                     let (keep, pos): (Vec<usize>, Vec<[f64; 3]>) = ap
@@ -129,9 +138,21 @@ impl ObjectGains {
                         .filter(|(i, _)| !excluded[*i])
                         .map(|(i, a)| (self.main[i], *a))
                         .unzip();
-                    let g = super::allocentric::pan(&pos, [q.x, q.y, q.z])?;
+                    let g = if sized {
+                        AlloExtent::new(&pos).gains([q.x, q.y, q.z], size)
+                    } else {
+                        super::allocentric::pan(&pos, [q.x, q.y, q.z])?
+                    };
                     let mut out = vec![0.0; channels];
                     for (c, x) in keep.into_iter().zip(g) {
+                        out[c] = x;
+                    }
+                    Ok(out)
+                }
+                (Some(ap), false) if sized => {
+                    let e = self.allo_extent.get_or_init(|| AlloExtent::new(ap));
+                    let mut out = vec![0.0; channels];
+                    for (&c, x) in self.main.iter().zip(e.gains([q.x, q.y, q.z], size)) {
                         out[c] = x;
                     }
                     Ok(out)
