@@ -116,13 +116,7 @@ fn bounds(v: f64, coords: impl Iterator<Item = f64>) -> (Option<f64>, Option<f64
 /// The separable pan of coordinate `v` to a speaker at `own` between neighbours `lo`/`hi`.
 fn axis_gain(v: f64, own: f64, (lo, hi): (Option<f64>, Option<f64>)) -> f64 {
     match (lo, hi) {
-        (None, Some(h)) | (Some(h), None) => {
-            if own == h {
-                1.0
-            } else {
-                0.0
-            }
-        }
+        (None, Some(h)) | (Some(h), None) => f64::from(u8::from(own == h)),
         (Some(l), Some(h)) if l <= own && own <= h => {
             if l == h {
                 1.0
