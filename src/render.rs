@@ -23,6 +23,7 @@ use crate::panner::gain_calc::PointGains;
 use crate::scene::{self, db_to_gain, group_name, Scene, Source};
 use crate::source::{FileSource, GeneratorState};
 
+pub mod decorrelate;
 mod timeline;
 pub use timeline::BlockGains;
 use timeline::TimelineState;
