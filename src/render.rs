@@ -24,6 +24,7 @@ use crate::scene::{self, db_to_gain, group_name, Scene, Source};
 use crate::source::{FileSource, GeneratorState};
 
 pub mod decorrelate;
+pub mod diffuse;
 mod timeline;
 pub use timeline::BlockGains;
 use timeline::TimelineState;
@@ -280,6 +281,23 @@ pub struct Renderer {
     master: Option<Master>,
     /// BS.2127 gain calculators, when the scene has timelines.
     block_gains: Option<BlockGains>,
+    /// BS.2127's diffuse path, when an object of the scene is diffuse.
+    diffuse: Option<Diffuse>,
+}
+
+/// The diffuse path of a render and the latency it needs: the engine runs
+/// [`decorrelate::DELAY`] frames ahead of the output, so that the decorrelation filters, centred
+/// on that tap, add no latency to the file.
+struct Diffuse {
+    /// Per output channel: its filter and the stems' states.
+    channels: Vec<diffuse::DiffuseChannel>,
+    /// Per stem, per channel: the diffuse bus of the current block.
+    bufs: Vec<Vec<Vec<f32>>>,
+    /// Output frames of the engine still to be thrown away (before the render's start).
+    discard: u64,
+    /// Next output frame, and the end of the output.
+    out_pos: u64,
+    out_end: u64,
 }
 
 /// What to render.
@@ -343,6 +361,14 @@ impl Renderer {
             .collect();
         let channels = layout.channels();
         let lfe_channels = layout.lfe_channels();
+        let has_diffuse = scene.objects.iter().any(|o| {
+            !o.mute
+                && o.timeline.as_ref().is_some_and(|t| {
+                    t.blocks
+                        .iter()
+                        .any(|b| b.params.as_ref().is_some_and(|p| p.diffuse > 0.0))
+                })
+        });
         let mut members = Vec::new();
         let mut signals = Vec::new();
         let mut longest: u64 = 0;
@@ -436,7 +462,11 @@ impl Renderer {
             };
             if let Some(tl) = &ob.timeline {
                 if block_gains.is_none() {
-                    block_gains = Some(BlockGains::new(layout, opts.cartesian_as_polar)?);
+                    block_gains = Some(BlockGains::new(
+                        layout,
+                        opts.cartesian_as_polar,
+                        has_diffuse,
+                    )?);
                 }
                 let bg = block_gains.as_ref().expect("just made");
                 if !bg.takes_cartesian()
@@ -470,7 +500,7 @@ impl Renderer {
                     ))),
                     points: Vec::new(),
                     bounds: Vec::new(),
-                    active: vec![false; channels],
+                    active: vec![false; channels * if has_diffuse { 2 } else { 1 }],
                     carried: None,
                 });
                 continue;
@@ -616,8 +646,35 @@ impl Renderer {
             end,
             master,
             block_gains,
+            diffuse: None,
         };
-        r.skip_to(start)?;
+        if has_diffuse {
+            // The engine starts early enough that the filters see the diffuse bus of the
+            // TAPS - 1 frames around the first output frame, and runs DELAY frames past the end.
+            let first = start.saturating_sub(decorrelate::DELAY as u64 + 1);
+            let seeds = decorrelate::seeds(
+                &layout
+                    .speakers
+                    .iter()
+                    .map(|s| s.label.clone())
+                    .collect::<Vec<_>>(),
+            );
+            let stems = r.groups.len();
+            r.diffuse = Some(Diffuse {
+                channels: seeds
+                    .iter()
+                    .map(|&s| diffuse::DiffuseChannel::new(s, stems))
+                    .collect(),
+                bufs: vec![vec![vec![0.0; BLOCK]; channels]; stems],
+                discard: start - first + decorrelate::DELAY as u64,
+                out_pos: start,
+                out_end: end,
+            });
+            r.end = end + decorrelate::DELAY as u64;
+            r.skip_to(first)?;
+        } else {
+            r.skip_to(start)?;
+        }
         Ok(r)
     }
 
@@ -656,7 +713,10 @@ impl Renderer {
 
     /// Frames left to render.
     pub fn remaining(&self) -> u64 {
-        self.end - self.pos
+        match &self.diffuse {
+            Some(d) => d.out_end - d.out_pos,
+            None => self.end - self.pos,
+        }
     }
 
     /// Renders the next block. Returns the number of frames (0 at the end); the mix is
@@ -666,13 +726,36 @@ impl Renderer {
         if n == 0 {
             return Ok(0);
         }
-        let Some(mut master) = self.master.take() else {
-            self.process(n, &[])?;
+        if let Some(mut left) = self.diffuse.as_ref().map(|d| d.discard) {
+            // The engine's frames before the render's start: filtered, then thrown away.
+            while left > 0 {
+                let k = (left as usize).min(BLOCK);
+                self.step(k)?;
+                left -= k as u64;
+            }
+            let d = self.diffuse.as_mut().expect("a diffuse path");
+            d.discard = 0;
+            self.step(n)?;
+            self.diffuse.as_mut().expect("a diffuse path").out_pos += n as u64;
             return Ok(n);
+        }
+        self.step(n)?;
+        Ok(n)
+    }
+
+    /// Frames the engine has left (the output's, plus the diffuse path's look-ahead).
+    fn engine_remaining(&self) -> u64 {
+        self.end - self.pos
+    }
+
+    /// Runs the engine for `n` frames, reading the master (and the next block ahead).
+    fn step(&mut self, n: usize) -> Result<()> {
+        let Some(mut master) = self.master.take() else {
+            return self.process(n, &[]);
         };
         let r = master.advance(n).and_then(|()| {
             // Read the next block while this one is mixed.
-            let ahead = ((self.remaining() - n as u64) as usize).min(BLOCK);
+            let ahead = ((self.engine_remaining() - n as u64) as usize).min(BLOCK);
             let Master {
                 src,
                 tracks,
@@ -689,8 +772,7 @@ impl Renderer {
             done
         });
         self.master = Some(master);
-        r?;
-        Ok(n)
+        r
     }
 
     /// Mixes the next `n` frames, reading master tracks from `shared` (the current block).
@@ -792,8 +874,33 @@ impl Renderer {
         let ramp_table = &self.ramp;
         // Mix: parallel over output channels, fixed order inside.
         let channels = self.layout.channels();
-        let mut per_channel: Vec<(usize, Vec<Vec<f32>>, Vec<f32>)> = (0..channels)
-            .map(|c| {
+        // With a diffuse path: each channel's filter state and its stems' diffuse buses.
+        let mut diffuse = self.diffuse.take();
+        let mut paths: Vec<Option<(diffuse::DiffuseChannel, Vec<Vec<f32>>)>> = match &mut diffuse {
+            Some(d) => d
+                .channels
+                .drain(..)
+                .enumerate()
+                .map(|(c, ch)| {
+                    let bufs = d
+                        .bufs
+                        .iter_mut()
+                        .map(|s| std::mem::take(&mut s[c]))
+                        .collect();
+                    Some((ch, bufs))
+                })
+                .collect(),
+            None => (0..channels).map(|_| None).collect(),
+        };
+        type PerChannel = (
+            usize,
+            Vec<Vec<f32>>,
+            Vec<f32>,
+            Option<(diffuse::DiffuseChannel, Vec<Vec<f32>>)>,
+        );
+        let mut per_channel: Vec<PerChannel> = (0..channels)
+            .zip(paths.drain(..))
+            .map(|(c, path)| {
                 (
                     c,
                     self.stem_bufs
@@ -801,78 +908,108 @@ impl Renderer {
                         .map(|s| std::mem::take(&mut s[c]))
                         .collect(),
                     std::mem::take(&mut self.mix[c]),
+                    path,
                 )
             })
             .collect();
-        per_channel.par_iter_mut().for_each(|(c, stems, mix)| {
-            let c = *c;
-            for s in stems.iter_mut() {
-                s.resize(n, 0.0);
-                s.iter_mut().for_each(|x| *x = 0.0);
-            }
-            for m in members {
-                let dst = &mut stems[m.group];
-                match &m.kind {
-                    Kind::Object { lfe_buf, .. } => {
-                        if !m.active[c] {
-                            continue;
-                        }
-                        let chans = m.active.len();
-                        let src = if lfe_set.contains(&c) {
-                            lfe_buf
-                        } else {
-                            &m.buf[0]
-                        };
-                        for k in 0..m.bounds.len() - 1 {
-                            let g0 = m.points[k * chans + c];
-                            let g1 = m.points[(k + 1) * chans + c];
-                            if g0 == 0.0 && g1 == 0.0 {
+        per_channel
+            .par_iter_mut()
+            .for_each(|(c, stems, mix, path)| {
+                let c = *c;
+                for s in stems.iter_mut() {
+                    s.resize(n, 0.0);
+                    s.iter_mut().for_each(|x| *x = 0.0);
+                }
+                if let Some((_, dstems)) = path.as_mut() {
+                    for s in dstems.iter_mut() {
+                        s.resize(n, 0.0);
+                        s.iter_mut().for_each(|x| *x = 0.0);
+                    }
+                }
+                for m in members {
+                    let dst = &mut stems[m.group];
+                    match &m.kind {
+                        Kind::Object { lfe_buf, .. } => {
+                            if !m.active[c] {
                                 continue;
                             }
-                            let (lo, hi) = (m.bounds[k], m.bounds[k + 1]);
-                            mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
-                        }
-                    }
-                    Kind::Timeline(_) => {
-                        if !m.active[c] {
-                            continue;
-                        }
-                        let chans = m.active.len();
-                        let src = match m.direct {
-                            Some(slot) => &shared[slot],
-                            None => &m.buf[0],
-                        };
-                        for (k, lohi) in m.bounds.chunks(2).enumerate() {
-                            let g0 = m.points[2 * k * chans + c];
-                            let g1 = m.points[(2 * k + 1) * chans + c];
-                            if g0 == 0.0 && g1 == 0.0 {
-                                continue;
+                            let chans = m.active.len();
+                            let src = if lfe_set.contains(&c) {
+                                lfe_buf
+                            } else {
+                                &m.buf[0]
+                            };
+                            for k in 0..m.bounds.len() - 1 {
+                                let g0 = m.points[k * chans + c];
+                                let g1 = m.points[(k + 1) * chans + c];
+                                if g0 == 0.0 && g1 == 0.0 {
+                                    continue;
+                                }
+                                let (lo, hi) = (m.bounds[k], m.bounds[k + 1]);
+                                mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
                             }
-                            let (lo, hi) = (lohi[0], lohi[1]);
-                            mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
                         }
-                    }
-                    Kind::Bed { out, .. } => {
-                        for (d, &x) in dst.iter_mut().zip(out[c].iter()) {
-                            *d += x;
+                        Kind::Timeline(_) => {
+                            let chans = m.active.len();
+                            let src = match m.direct {
+                                Some(slot) => &shared[slot],
+                                None => &m.buf[0],
+                            };
+                            // The direct gains at c; with a diffuse path, the diffuse ones at
+                            // channels + c, into the stem's diffuse bus.
+                            let mix_at = |dst: &mut [f32], i: usize| {
+                                for (k, lohi) in m.bounds.chunks(2).enumerate() {
+                                    let g0 = m.points[2 * k * chans + i];
+                                    let g1 = m.points[(2 * k + 1) * chans + i];
+                                    if g0 == 0.0 && g1 == 0.0 {
+                                        continue;
+                                    }
+                                    let (lo, hi) = (lohi[0], lohi[1]);
+                                    mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
+                                }
+                            };
+                            if m.active[c] {
+                                mix_at(dst, c);
+                            }
+                            if let Some((_, dstems)) = path.as_mut() {
+                                if m.active[channels + c] {
+                                    mix_at(&mut dstems[m.group], channels + c);
+                                }
+                            }
+                        }
+                        Kind::Bed { out, .. } => {
+                            for (d, &x) in dst.iter_mut().zip(out[c].iter()) {
+                                *d += x;
+                            }
                         }
                     }
                 }
-            }
-            mix.resize(n, 0.0);
-            mix.iter_mut().for_each(|x| *x = 0.0);
-            for s in stems.iter() {
-                for (d, &x) in mix.iter_mut().zip(s.iter()) {
-                    *d += x;
+                if let Some((ch, dstems)) = path.as_mut() {
+                    for (g, (s, d)) in stems.iter_mut().zip(dstems.iter()).enumerate() {
+                        ch.process(g, s, d);
+                    }
                 }
-            }
-        });
-        for (c, stems, mix) in per_channel {
+                mix.resize(n, 0.0);
+                mix.iter_mut().for_each(|x| *x = 0.0);
+                for s in stems.iter() {
+                    for (d, &x) in mix.iter_mut().zip(s.iter()) {
+                        *d += x;
+                    }
+                }
+            });
+        for (c, stems, mix, path) in per_channel {
             for (g, s) in stems.into_iter().enumerate() {
                 self.stem_bufs[g][c] = s;
             }
             self.mix[c] = mix;
+            if let (Some(d), Some((ch, bufs))) = (diffuse.as_mut(), path) {
+                d.channels.push(ch);
+                for (g, b) in bufs.into_iter().enumerate() {
+                    d.bufs[g][c] = b;
+                }
+            }
         }
+        self.diffuse = diffuse;
         self.pos += n as u64;
         Ok(())
     }

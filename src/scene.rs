@@ -245,6 +245,9 @@ pub struct ObjectParams {
     pub channel_lock: Option<Option<f64>>,
     /// `zoneExclusion`: the zones whose speakers the object stays out of.
     pub zone_exclusion: Vec<crate::panner::zone::Zone>,
+    /// `diffuse`, 0-1: the share of the object's power sent through the decorrelation
+    /// filters (direct gains times `sqrt(1 - d)`, diffuse gains times `sqrt(d)`).
+    pub diffuse: f64,
 }
 
 impl Default for ObjectParams {
@@ -257,6 +260,7 @@ impl Default for ObjectParams {
             divergence: None,
             channel_lock: None,
             zone_exclusion: Vec::new(),
+            diffuse: 0.0,
         }
     }
 }

@@ -127,6 +127,7 @@ fn object_gains_match_the_ebu_adm_renderer() {
                     }),
                 channel_lock: b.channelLock.as_ref().map(|l| l.maxDistance),
                 zone_exclusion: b.zoneExclusion.iter().map(zone).collect(),
+                diffuse: 0.0,
             };
             let g = if b.cartesian {
                 og.cartesian(b.X, b.Y, b.Z, &p, false).unwrap()

@@ -350,6 +350,27 @@ def case_extent():
                      "lock and divergence with positionRange; a Cartesian object growing to the whole room")
 
 
+def case_diffuse():
+    """BS.2127's diffuse path: objects partly and wholly diffuse (decorrelation filters, the
+    direct path delayed to match, no added latency), beside a DirectSpeakers bed."""
+    n = int(MOVING * FS)
+    b = new_builder("diffuse objects")
+    t = [F(0), F(10, 100), F(20, 100), F(30, 100), F(40, 100)]
+    b.create_item_objects(0, "half_diffuse_moving", block_formats=blocks_from(
+        t, [polar(30), polar(90, 10), polar(150, 30), polar(-120, 0)], diffuse=0.5))
+    b.create_item_objects(1, "diffuse_ramp", block_formats=blocks_from(
+        t, [polar(-30), polar(-30), polar(0, 60), polar(0, 60)], diffuse=[0.0, 1.0, 0.3, 1.0]))
+    b.create_item_objects(2, "diffuse_wide", block_formats=blocks_from(
+        t, [polar(0), polar(45), polar(90), polar(135)], diffuse=0.8, width=[60.0, 60.0, 200.0, 360.0]))
+    b.create_item_multichannel(TypeDefinition.DirectSpeakers, [3, 4], "bed_lr",
+                               [[ds_block(30, 0, ["M+030"])], [ds_block(-30, 0, ["M-030"])]])
+    path = os.path.join(OUT, "objects_diffuse.wav")
+    write_adm(path, b.adm, tracks(70, n, 5))
+    render_all(path, "Objects, diffuse: 0.5 on a moving object, 0 -> 1 -> 0.3 -> 1 block to block (ramped), "
+                     "0.8 with width 60..360; a DirectSpeakers stereo bed beside them (alignment of the "
+                     "delayed direct path)")
+
+
 def case_jump_interpolation():
     n = int(MOVING * FS)
     b = new_builder("jumpPosition")
@@ -1046,6 +1067,7 @@ def main():
         case_polar_moving()
         case_jump_interpolation()
         case_extent()
+        case_diffuse()
         case_timing()
         case_cartesian_moving()
         case_directspeakers_custom()

@@ -260,6 +260,8 @@ pub struct Block {
     pub channel_lock: Option<Option<f64>>,
     /// The zones of a `zoneExclusion`.
     pub zones: Vec<crate::panner::zone::Zone>,
+    /// `diffuse` (0 when absent).
+    pub diffuse: f64,
     /// Features present that the renderer does not apply yet (diffuse, zoneExclusion, ...).
     pub unsupported: Vec<&'static str>,
     /// Line of the element in the XML (for messages).

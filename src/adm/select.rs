@@ -1190,6 +1190,7 @@ fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
         divergence,
         channel_lock,
         zone_exclusion: b.zones.clone(),
+        diffuse: check(b.diffuse, "diffuse", 0.0, 1.0)?,
     };
     Ok((p != ObjectParams::default()).then(|| Box::new(p)))
 }

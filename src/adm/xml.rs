@@ -369,6 +369,7 @@ fn start_element(
                 depth: 0.0,
                 channel_lock: None,
                 zones: Vec::new(),
+                diffuse: 0.0,
                 unsupported: Vec::new(),
                 line: org.line(f.offset).0,
             })
@@ -706,9 +707,7 @@ fn end_element(
                 }
             }
             "diffuse" => {
-                if number(org, f, cur, text)? != 0.0 {
-                    push_unique(&mut cur.block.as_mut().unwrap().unsupported, "diffuse");
-                }
+                cur.block.as_mut().unwrap().diffuse = number(org, f, cur, text)?;
             }
             "objectDivergence" => {
                 let v = number(org, f, cur, text)?;

@@ -24,12 +24,21 @@ pub struct BlockGains {
     /// Cartesian objects are converted to polar (BS.2127's conversion) instead of
     /// allocentric panning: for the binaural virtual layout, which has no allocentric positions.
     cartesian_as_polar: bool,
+    /// Gains come as direct then diffuse (2 x channels), for a render with a diffuse path.
+    diffuse: bool,
 }
 
 impl BlockGains {
     /// Prepares the calculators for `layout`.
-    pub fn new(layout: &crate::layout::Layout, cartesian_as_polar: bool) -> Result<BlockGains> {
+    /// With `diffuse`, [`BlockGains::gains`] returns each block's direct gains followed by its
+    /// diffuse gains.
+    pub fn new(
+        layout: &crate::layout::Layout,
+        cartesian_as_polar: bool,
+        diffuse: bool,
+    ) -> Result<BlockGains> {
         Ok(BlockGains {
+            diffuse,
             object: ObjectGains::new(layout)?,
             speakers: DirectSpeakersPanner::new(layout)?,
             cartesian_as_polar,
@@ -45,7 +54,8 @@ impl BlockGains {
         self.object.point()
     }
 
-    /// The gains (one per output channel) of a block, its block gain included.
+    /// The gains (one per output channel; with a diffuse path the direct gains then the
+    /// diffuse ones) of a block, its block gain included.
     pub fn gains(&self, b: &MetaBlock) -> Result<Vec<f64>> {
         let mut g = match (&b.target, &b.params) {
             (BlockTarget::Polar { azimuth, elevation }, Some(p)) => {
@@ -67,6 +77,12 @@ impl BlockGains {
         };
         for v in g.iter_mut() {
             *v *= b.gain;
+        }
+        if self.diffuse {
+            let d = b.params.as_ref().map_or(0.0, |p| p.diffuse);
+            let direct: Vec<f64> = g.iter().map(|x| x * (1.0 - d).sqrt()).collect();
+            let diffuse = g.iter().map(|x| x * d.sqrt());
+            g = direct.into_iter().chain(diffuse).collect();
         }
         Ok(g)
     }
@@ -237,7 +253,7 @@ mod tests {
     /// Per-sample gains of channel `c` over `frames` samples, rendered in blocks of `bs`.
     fn trace(blocks: Vec<MetaBlock>, c: usize, frames: usize, bs: usize) -> Vec<f64> {
         let layout = Layout::resolve("5.1").unwrap();
-        let g = BlockGains::new(&layout, false).unwrap();
+        let g = BlockGains::new(&layout, false, false).unwrap();
         let mut t = TimelineState::new(blocks, 100, "t".into());
         let mut out = vec![0.0; frames];
         let (mut pieces, mut rows) = (Vec::new(), Vec::new());
