@@ -906,6 +906,7 @@ pub fn layout_for_channel_mask(mask: u32) -> Option<Layout> {
                 describe_channel_mask(mask)
             ),
             speakers,
+            screen: l.screen,
         })
     })
 }

@@ -108,6 +108,10 @@ pub struct Layout {
     pub description: String,
     /// The speakers in channel order.
     pub speakers: Vec<Speaker>,
+    /// The reproduction screen, for ADM objects placed relative to a screen (`screenRef`,
+    /// `screenEdgeLock`); absent: BS.2127's default screen (58 degrees wide, 1.78:1, ahead).
+    #[serde(default)]
+    pub screen: Option<crate::panner::screen::Screen>,
 }
 
 /// The built-in layout files, embedded at compile time: (file name, contents).

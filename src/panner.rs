@@ -39,6 +39,7 @@ pub mod divergence;
 pub mod extent;
 pub mod gain_calc;
 pub mod object;
+pub mod screen;
 pub mod zone;
 
 pub mod direct_speakers;

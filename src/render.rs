@@ -1363,6 +1363,7 @@ pub fn binaural_virtual_layout() -> Layout {
         aliases: vec![],
         description: "Dense virtual layout for binaural scene renders".into(),
         speakers,
+        screen: None,
     }
 }
 

@@ -248,6 +248,13 @@ pub struct ObjectParams {
     /// `diffuse`, 0-1: the share of the object's power sent through the decorrelation
     /// filters (direct gains times `sqrt(1 - d)`, diffuse gains times `sqrt(d)`).
     pub diffuse: f64,
+    /// `screenRef`: the position is relative to the programme's reference screen
+    /// (`reference_screen`, None: BS.2127's default) and is scaled to the layout's screen.
+    pub screen_ref: bool,
+    /// The programme's audioProgrammeReferenceScreen, for `screen_ref`.
+    pub reference_screen: Option<crate::panner::screen::Screen>,
+    /// `screenEdgeLock` on the position's coordinates.
+    pub screen_edge_lock: crate::panner::screen::EdgeLock,
 }
 
 impl Default for ObjectParams {
@@ -261,6 +268,9 @@ impl Default for ObjectParams {
             channel_lock: None,
             zone_exclusion: Vec::new(),
             diffuse: 0.0,
+            screen_ref: false,
+            reference_screen: None,
+            screen_edge_lock: Default::default(),
         }
     }
 }

@@ -82,6 +82,7 @@ fn layout_for(r: &AlloLayout) -> Layout {
         name: r.name.clone(),
         aliases: vec![],
         description: "from ear".into(),
+        screen: None,
         speakers: r
             .channels
             .iter()

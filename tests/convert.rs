@@ -300,6 +300,7 @@ fn matching_is_by_label_not_by_channel_order() {
         name: "5.1 (L R Ls Rs C LFE)".into(),
         aliases: vec![],
         description: String::new(),
+        screen: None,
         speakers: order.iter().map(|&i| base.speakers[i].clone()).collect(),
     };
     for method in [Method::Vbap, Method::Itu] {

@@ -113,6 +113,7 @@ fn layout_for(r: &RefLayout) -> Layout {
         name: r.name.clone(),
         aliases: vec![],
         description: "from ear".into(),
+        screen: None,
         speakers: r
             .channels
             .iter()

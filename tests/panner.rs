@@ -61,6 +61,7 @@ fn random_layout(rng: &mut Rng, index: usize) -> Layout {
         name: format!("random-{index}"),
         aliases: vec![],
         description: String::new(),
+        screen: None,
         speakers,
     };
     l.validate("random").unwrap();
@@ -359,6 +360,7 @@ fn layout_for(r: &RefLayout) -> Layout {
         name: r.name.clone(),
         aliases: vec![],
         description: "from ear".into(),
+        screen: None,
         speakers: r
             .channels
             .iter()

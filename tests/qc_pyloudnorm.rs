@@ -33,6 +33,7 @@ fn layout(channels: usize) -> Layout {
             name: "5.0".into(),
             aliases: vec![],
             description: String::new(),
+            screen: None,
             speakers: vec![
                 speaker("M+030", 30.0),
                 speaker("M-030", -30.0),

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """EBU ADM Renderer (ear 2.1.0) object gains for BS.2127's gain calculation beyond a point:
 extent (width, height, depth, distance), objectDivergence, channelLock and zoneExclusion, on
-polar blocks, and the allocentric extent, divergence, channel lock and zone exclusion on
-Cartesian blocks.
+polar blocks, the allocentric extent, divergence, channel lock and zone exclusion on Cartesian
+blocks, and screenRef / screenEdgeLock on both (against BS.2127's default screen and a moved
+reproduction screen set on the layout).
 
 Run from the repository root with the venv that has ear 2.1.0:
 
@@ -26,9 +27,11 @@ import numpy as np
 from ear.core import bs2051
 from ear.core.metadata_input import ObjectTypeMetadata
 from ear.core.objectbased.gain_calc import GainCalc
+import attr
+from ear.common import PolarPosition, PolarScreen
 from ear.fileio.adm.elements import (AudioBlockFormatObjects, CartesianZone, ChannelLock,
                                      ObjectCartesianPosition, ObjectDivergence, ObjectPolarPosition,
-                                     PolarZone)
+                                     PolarZone, ScreenEdgeLock)
 
 LAYOUTS = ["0+2+0", "0+5+0", "4+5+0", "4+7+0", "9+10+3"]
 OUT = os.path.join("tests", "data", "bs2127", "object_gains.json")
@@ -148,6 +151,8 @@ def zone(z):
 
 def block(c):
     kw = {}
+    if c.get("screenRef"):
+        kw["screenRef"] = True
     if "zoneExclusion" in c:
         kw["zoneExclusion"] = [zone(z) for z in c["zoneExclusion"]]
     for k in ("width", "height", "depth"):
@@ -159,11 +164,39 @@ def block(c):
                                                   positionRange=d.get("positionRange"))
     if "channelLock" in c:
         kw["channelLock"] = ChannelLock(maxDistance=c["channelLock"].get("maxDistance"))
+    lock = ScreenEdgeLock(**c.get("screenEdgeLock", {}))
     if c.get("cartesian"):
-        pos = ObjectCartesianPosition(X=c["X"], Y=c["Y"], Z=c["Z"])
+        pos = ObjectCartesianPosition(X=c["X"], Y=c["Y"], Z=c["Z"], screenEdgeLock=lock)
         return AudioBlockFormatObjects(position=pos, cartesian=True, **kw)
-    pos = ObjectPolarPosition(azimuth=c["azimuth"], elevation=c["elevation"], distance=c["distance"])
+    pos = ObjectPolarPosition(azimuth=c["azimuth"], elevation=c["elevation"], distance=c["distance"],
+                              screenEdgeLock=lock)
     return AudioBlockFormatObjects(position=pos, **kw)
+
+
+# A reproduction screen other than BS.2127's default (wider, off-centre, raised), for screenRef.
+SCREEN = {"aspect_ratio": 1.5, "azimuth": 10.0, "elevation": 5.0, "distance": 1.0, "width_azimuth": 90.0}
+
+
+def screen_case(rng):
+    """A block with screenRef and/or screenEdgeLock, polar or Cartesian."""
+    if rng.uniform() < 0.5:
+        c = {"azimuth": float(rng.uniform(-180, 180)), "elevation": float(rng.uniform(-60, 60)),
+             "distance": 1.0}
+        if rng.uniform() < 0.3:
+            c["width"] = float(rng.uniform(0, 60))
+    else:
+        c = {"cartesian": True, "X": float(rng.uniform(-1, 1)), "Y": float(rng.uniform(-1, 1)),
+             "Z": float(rng.uniform(-1, 1))}
+    if rng.uniform() < 0.6:
+        c["screenRef"] = True
+    lock = {}
+    if rng.uniform() < 0.5:
+        lock["horizontal"] = str(rng.choice(["left", "right"]))
+    if rng.uniform() < 0.4:
+        lock["vertical"] = str(rng.choice(["top", "bottom"]))
+    if lock:
+        c["screenEdgeLock"] = lock
+    return c
 
 
 def main():
@@ -180,6 +213,24 @@ def main():
             rows.append({"block": c, "gains": [float(x) for x in g]})
         out.append({"layout": name, "channels": [ch.name for ch in layout.channels], "cases": rows})
         print(f"{name}: {len(rows)} cases")
+    # Screen handling: the default screen, then a wider off-centre one as the reproduction screen.
+    for name in ["0+5+0", "4+7+0"]:
+        for screen in [None, SCREEN]:
+            layout = bs2051.get_layout(name)
+            if screen:
+                layout = attr.evolve(layout, screen=PolarScreen(
+                    aspectRatio=screen["aspect_ratio"],
+                    centrePosition=PolarPosition(azimuth=screen["azimuth"], elevation=screen["elevation"],
+                                                 distance=screen["distance"]),
+                    widthAzimuth=screen["width_azimuth"]))
+            gc = GainCalc(layout)
+            rows = []
+            for c in [screen_case(rng) for _ in range(40)]:
+                g = gc.render(ObjectTypeMetadata(block_format=block(c))).direct
+                rows.append({"block": c, "gains": [float(x) for x in g]})
+            out.append({"layout": name, "screen": screen, "channels": [ch.name for ch in layout.channels],
+                        "cases": rows})
+            print(f"{name} screen {screen}: {len(rows)} cases")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
         json.dump(out, f, indent=0)

@@ -262,8 +262,10 @@ pub struct Block {
     pub zones: Vec<crate::panner::zone::Zone>,
     /// `diffuse` (0 when absent).
     pub diffuse: f64,
-    /// Features present that the renderer does not apply yet (diffuse, zoneExclusion, ...).
-    pub unsupported: Vec<&'static str>,
+    /// `screenRef` set to 1.
+    pub screen_ref: bool,
+    /// `screenEdgeLock` attributes of the position coordinates.
+    pub edge_lock: crate::panner::screen::EdgeLock,
     /// Line of the element in the XML (for messages).
     pub line: usize,
 }

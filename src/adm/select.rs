@@ -1086,6 +1086,12 @@ fn timeline(
                         );
                     }
                 }
+                if b.edge_lock != Default::default() {
+                    warnings.add(who, "ds-edge-lock", format!(
+                        "{origin}: {who}: block {} locks a DirectSpeakers channel to the screen edge, which is not applied yet (the BS.2127 issue)",
+                        b.id
+                    ));
+                }
                 BlockTarget::Speaker(Box::new(SpeakerChannel {
                     labels: b.speaker_labels.clone(),
                     position,
@@ -1094,16 +1100,6 @@ fn timeline(
                 }))
             }
             _ => {
-                if !b.unsupported.is_empty() {
-                    warnings.add(
-                        who,
-                        "unsupported",
-                        format!(
-                            "{origin}: {who}: uses {} (the BS.2127 issue): not applied yet",
-                            b.unsupported.join(", ")
-                        ),
-                    );
-                }
                 let p = &b.position;
                 if b.cartesian {
                     BlockTarget::Cartesian {
@@ -1191,6 +1187,9 @@ fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
         channel_lock,
         zone_exclusion: b.zones.clone(),
         diffuse: check(b.diffuse, "diffuse", 0.0, 1.0)?,
+        screen_ref: b.screen_ref,
+        reference_screen: None,
+        screen_edge_lock: b.edge_lock,
     };
     Ok((p != ObjectParams::default()).then(|| Box::new(p)))
 }

@@ -370,7 +370,8 @@ fn start_element(
                 channel_lock: None,
                 zones: Vec::new(),
                 diffuse: 0.0,
-                unsupported: Vec::new(),
+                screen_ref: false,
+                edge_lock: Default::default(),
                 line: org.line(f.offset).0,
             })
         }
@@ -648,7 +649,29 @@ fn end_element(
             "position" => {
                 let v = number(org, f, cur, text)?;
                 let b = cur.block.as_mut().unwrap();
-                let coord = match f.attr("coordinate").map(str::trim) {
+                let which = f.attr("coordinate").map(str::trim);
+                if let Some(lock) = f.attr("screenEdgeLock").map(str::trim) {
+                    let el = &mut b.edge_lock;
+                    match (which, lock) {
+                        (Some("azimuth" | "X" | "x"), "left" | "right") => {
+                            el.horizontal = Some(lock == "left")
+                        }
+                        (Some("elevation" | "Z" | "z"), "top" | "bottom") => {
+                            el.vertical = Some(lock == "top")
+                        }
+                        _ => {
+                            return Err(Error::malformed(
+                                org.at(f.offset),
+                                format!(
+                                    "{}: screenEdgeLock=\"{lock}\" on coordinate {}: expected left or right on azimuth/X, top or bottom on elevation/Z",
+                                    b.id,
+                                    which.unwrap_or("(none)")
+                                ),
+                            ))
+                        }
+                    }
+                }
+                let coord = match which {
                     Some("azimuth") => &mut b.position.azimuth,
                     Some("elevation") => &mut b.position.elevation,
                     Some("distance") => &mut b.position.distance,
@@ -670,9 +693,6 @@ fn end_element(
                     Some("min") => coord.min = Some(v),
                     Some("max") => coord.max = Some(v),
                     _ => coord.value = Some(v),
-                }
-                if f.attr("screenEdgeLock").is_some() {
-                    push_unique(&mut b.unsupported, "screenEdgeLock");
                 }
             }
             "cartesian" => {
@@ -728,9 +748,8 @@ fn end_element(
             }
             "zoneExclusion" => {}
             "screenRef" => {
-                if flag(org, f, cur, text)? {
-                    push_unique(&mut cur.block.as_mut().unwrap().unsupported, "screenRef");
-                }
+                let v = flag(org, f, cur, text)?;
+                cur.block.as_mut().unwrap().screen_ref = v;
             }
             "order" | "degree" | "equation" | "normalization" | "nfcRefDist" => {}
             _ => {}
@@ -914,12 +933,6 @@ fn label(f: &Frame, text: &str) -> Label {
     }
 }
 
-fn push_unique(v: &mut Vec<&'static str>, tag: &'static str) {
-    if !v.contains(&tag) {
-        v.push(tag);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -958,7 +971,6 @@ mod tests {
         assert_eq!(b.interpolation_length, Some(Time::new(1, 100)));
         assert_eq!(b.duration, Some(Time::new(5, 48000)));
         assert_eq!(b.width, 10.0);
-        assert!(b.unsupported.is_empty());
     }
 
     #[test]

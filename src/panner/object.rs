@@ -7,8 +7,9 @@
 //!
 //! Cartesian blocks with a size go through the allocentric extent ([`super::allo_extent`]).
 //!
-//! Not applied yet (each a warning when an ADM file uses it): screen scaling and screen edge
-//! lock, diffuse.
+//! Before all of these the position goes through screen scaling (`screenRef`) and screen edge
+//! lock ([`super::screen`]), against the layout's screen (BS.2127's default when it has none).
+//! The diffuse split is the renderer's (`render::diffuse`).
 
 use std::sync::OnceLock;
 
@@ -17,6 +18,7 @@ use super::channel_lock::ChannelLock;
 use super::divergence::diverge;
 use super::extent::PolarExtent;
 use super::gain_calc::PointGains;
+use super::screen::{edge_lock, scale, Edges};
 use super::zone::{allocentric_excluded, ZoneExclusion};
 use crate::error::Result;
 use crate::geometry::Vec3;
@@ -37,12 +39,20 @@ pub struct ObjectGains {
     allo_positions: Option<Vec<[f64; 3]>>,
     /// The allocentric extent grid of all of them, built on first use.
     allo_extent: OnceLock<AlloExtent>,
+    /// The reproduction screen's edges.
+    screen: Edges,
+    /// The layout has U+045 (BS.2127's correction of Cartesian screen positions).
+    has_u045: bool,
 }
 
 impl ObjectGains {
-    /// Prepares the calculation for `layout`.
+    /// Prepares the calculation for `layout`; an error when its screen is not valid.
     pub fn new(layout: &Layout) -> Result<ObjectGains> {
+        let screen = Edges::of(&layout.screen.unwrap_or_default())
+            .map_err(|e| crate::error::Error::Invalid(format!("layout '{}': {e}", layout.name)))?;
         Ok(ObjectGains {
+            screen,
+            has_u045: layout.speakers.iter().any(|s| !s.lfe && s.label == "U+045"),
             point: PointGains::new(layout)?,
             extent: OnceLock::new(),
             ego_lock: ChannelLock::egocentric(layout),
@@ -66,14 +76,32 @@ impl ObjectGains {
         &self.point
     }
 
+    /// `pos` after screen scaling and screen edge lock.
+    fn screen_handled(&self, pos: Vec3, p: &ObjectParams, cartesian: bool) -> Result<Vec3> {
+        let mut pos = pos;
+        if p.screen_ref {
+            let reference = Edges::of(&p.reference_screen.unwrap_or_default())?;
+            pos = scale(pos, &reference, &self.screen, cartesian, self.has_u045);
+        }
+        Ok(edge_lock(
+            pos,
+            p.screen_edge_lock,
+            &self.screen,
+            cartesian,
+            self.has_u045,
+        ))
+    }
+
     fn extent(&self) -> &PolarExtent {
         self.extent.get_or_init(|| PolarExtent::new(&self.point))
     }
 
     /// Gains (one per layout channel, LFE 0; block gain not applied) of a polar block at
     /// (`azimuth`, `elevation`) with `params`.
-    pub fn polar(&self, azimuth: f64, elevation: f64, p: &ObjectParams) -> Vec<f64> {
-        let mut pos = crate::geometry::polar_to_cartesian(azimuth, elevation, p.distance);
+    /// Errors only for an invalid reference screen.
+    pub fn polar(&self, azimuth: f64, elevation: f64, p: &ObjectParams) -> Result<Vec<f64>> {
+        let pos = crate::geometry::polar_to_cartesian(azimuth, elevation, p.distance);
+        let mut pos = self.screen_handled(pos, p, false)?;
         if let Some(max) = p.channel_lock {
             pos = self.ego_lock.lock(pos, max, &[]);
         }
@@ -92,7 +120,7 @@ impl ObjectGains {
                 g[c] = x;
             }
         }
-        g
+        Ok(g)
     }
 
     /// Gains of a Cartesian block at (x, y, z) with `params` (zone exclusion, channel lock,
@@ -108,7 +136,8 @@ impl ObjectGains {
         p: &ObjectParams,
         as_polar: bool,
     ) -> Result<Vec<f64>> {
-        let mut pos = Vec3::new(x, y, z).map(|c| c.clamp(-1.0, 1.0));
+        let pos = Vec3::new(x, y, z).map(|c| c.clamp(-1.0, 1.0));
+        let mut pos = self.screen_handled(pos, p, true)?;
         // Zone exclusion removes speakers from the allocentric panner (and from channel lock).
         let excluded = match (
             &self.allo_positions,

@@ -59,7 +59,7 @@ impl BlockGains {
     pub fn gains(&self, b: &MetaBlock) -> Result<Vec<f64>> {
         let mut g = match (&b.target, &b.params) {
             (BlockTarget::Polar { azimuth, elevation }, Some(p)) => {
-                self.object.polar(*azimuth, *elevation, p)
+                self.object.polar(*azimuth, *elevation, p)?
             }
             (BlockTarget::Cartesian { x, y, z }, Some(p)) => {
                 self.object
