@@ -492,7 +492,9 @@ fn bs2051_code(layout: &Layout) -> Option<&str> {
 
 /// Is angle `x` inside the range running anticlockwise from `start` to `end` (degrees),
 /// within `tol`? `(-180, 180)` is every angle, `(0, 0)` a single one.
-fn inside_angle_range(x: f64, start: f64, end: f64, tol: f64) -> bool {
+/// Whether angle `x` lies in the range from `start` to `end` (degrees; a range of 360 means
+/// every angle), within `tol` (BS.2127's `inside_angle_range`).
+pub(crate) fn inside_angle_range(x: f64, start: f64, end: f64, tol: f64) -> bool {
     if !(x.is_finite() && start.is_finite() && end.is_finite()) {
         return false;
     }

@@ -38,25 +38,7 @@ pub enum Zone {
     },
 }
 
-/// Whether angle `x` lies in the range from `start` to `end` (degrees, `end` taken
-/// anticlockwise-positive from `start`; a range of 360 means every angle), within `tol`.
-pub fn inside_angle_range(x: f64, start: f64, mut end: f64, tol: f64) -> bool {
-    while end - 360.0 > start {
-        end -= 360.0;
-    }
-    while end < start {
-        end += 360.0;
-    }
-    let start_tol = start - tol;
-    let mut x = x;
-    while x - 360.0 >= start_tol {
-        x -= 360.0;
-    }
-    while x < start_tol {
-        x += 360.0;
-    }
-    x <= end + tol
-}
+use super::direct_speakers::inside_angle_range;
 
 /// Zone exclusion for one layout's non-LFE speakers.
 #[derive(Debug, Clone)]
