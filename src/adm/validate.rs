@@ -410,27 +410,24 @@ fn ref_counts(rel: Relation, x: &Input) -> Vec<(String, usize, bool, &'static st
             objects().map(|o| (o.id.clone(), o.packs.len())).collect(),
             "audioPackFormat references",
         ),
-        Relation::TrackUidPacks => all(
-            own_uids()
-                .into_iter()
-                .map(|(id, r)| (id, r.packs))
-                .collect(),
-            "audioPackFormat references",
-        ),
-        Relation::TrackUidChannelFormats => all(
-            own_uids()
-                .into_iter()
-                .map(|(id, r)| (id, r.channel_formats))
-                .collect(),
-            "audioChannelFormat references",
-        ),
-        Relation::TrackUidTrackFormats => all(
-            own_uids()
-                .into_iter()
-                .map(|(id, r)| (id, r.track_formats))
-                .collect(),
-            "audioTrackFormat references",
-        ),
+        Relation::TrackUidPacks
+        | Relation::TrackUidChannelFormats
+        | Relation::TrackUidTrackFormats => {
+            let (count, what): (fn(&UidRefCounts) -> usize, _) = match rel {
+                Relation::TrackUidPacks => (|r| r.packs, "audioPackFormat references"),
+                Relation::TrackUidChannelFormats => {
+                    (|r| r.channel_formats, "audioChannelFormat references")
+                }
+                _ => (|r| r.track_formats, "audioTrackFormat references"),
+            };
+            all(
+                own_uids()
+                    .into_iter()
+                    .map(|(id, r)| (id, count(&r)))
+                    .collect(),
+                what,
+            )
+        }
         Relation::ProgrammeLabels
         | Relation::ContentLabels
         | Relation::ObjectLabels
