@@ -125,6 +125,9 @@ const BUILTIN_SOURCES: &[(&str, &str)] = &[
     ("7.1.4.ron", include_str!("../layouts/7.1.4.ron")),
     ("9.1.6.ron", include_str!("../layouts/9.1.6.ron")),
     ("22.2.ron", include_str!("../layouts/22.2.ron")),
+    ("4+5+1.ron", include_str!("../layouts/4+5+1.ron")),
+    ("3+7+0.ron", include_str!("../layouts/3+7+0.ron")),
+    ("4+9+0.ron", include_str!("../layouts/4+9+0.ron")),
 ];
 
 /// Two speakers closer than this (degrees) count as the same direction.
@@ -387,7 +390,7 @@ mod tests {
     #[test]
     fn builtins_parse_and_resolve_by_name_and_alias() {
         let all = Layout::builtin();
-        assert_eq!(all.len(), 9);
+        assert_eq!(all.len(), 12);
         for (name, n) in [
             ("stereo", 2),
             ("0+2+0", 2),
@@ -400,6 +403,9 @@ mod tests {
             ("9.1.6", 16),
             ("22.2", 24),
             ("9+10+3", 24),
+            ("4+5+1", 11),
+            ("3+7+0", 12),
+            ("4+9+0", 14),
         ] {
             assert_eq!(Layout::resolve(name).unwrap().channels(), n, "{name}");
         }

@@ -14,8 +14,9 @@
 //!    (the rule of ITU-R BS.2127). A copy is folded onto the speaker it copies, with
 //!    gain 1, so a source up to 30 degrees off the middle layer plays only from the two
 //!    middle speakers either side of its azimuth.
-//! 4. A virtual speaker is placed at each pole without a real one; its signal is
-//!    shared equally (1/sqrt(n)) among its n neighbours on the hull.
+//! 4. A virtual speaker is placed at each pole without a real one (none at the top of a
+//!    layout with UH+180, as BS.2127 says); its signal is shared equally (1/sqrt(n)) among
+//!    its n neighbours on the hull.
 //! 5. The convex hull of all those directions is computed once. Its facets are
 //!    triangles (3D VBAP) or, where four speakers lie in one plane, quadrilaterals
 //!    panned bilinearly so that mirror-symmetric layouts pan symmetrically (as BS.2127
@@ -417,8 +418,14 @@ fn extended_vertices(layout: &Layout) -> Vec<Vertex> {
             }
         }
     }
-    // Virtual poles; their folds are filled in once the hull is known.
-    if !has_top {
+    // Virtual poles; their folds are filled in once the hull is known. As in BS.2127, a
+    // layout with UH+180 gets no virtual top: that speaker may really be overhead, and a
+    // virtual one beside it would put a step in the gains.
+    let has_uh180 = layout
+        .speakers
+        .iter()
+        .any(|s| !s.lfe && s.label.eq_ignore_ascii_case("UH+180"));
+    if !has_top && !has_uh180 {
         vs.push(Vertex {
             dir: Vec3::new(0.0, 0.0, 1.0),
             fold: Vec::new(),

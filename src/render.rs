@@ -25,7 +25,7 @@ use crate::source::{FileSource, GeneratorState};
 
 pub mod decorrelate;
 pub mod diffuse;
-mod timeline;
+pub mod timeline;
 pub use timeline::BlockGains;
 use timeline::TimelineState;
 

@@ -320,3 +320,68 @@ fn adm_export_writes_a_master_that_renders_and_refuses_bad_input() {
     assert_eq!(o.status.code(), Some(1));
     assert!(std::fs::read_to_string(&scene).unwrap().contains("Scene("));
 }
+
+#[test]
+fn importance_notes_what_it_leaves_out_and_refuses_bad_thresholds() {
+    let m = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/adm/objects_importance.wav");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o.wav");
+    let o = run(&[
+        "render",
+        m.to_str().unwrap(),
+        "--layout",
+        "5.1",
+        "-o",
+        out.to_str().unwrap(),
+        "--importance",
+        "5",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    for (id, why) in [
+        ("AO_1002", "object importance 3"),
+        ("AO_1003", "pack importance 4"),
+        ("AO_1006", "object importance 4"),
+    ] {
+        assert!(
+            err.contains(&format!("note: {id}: {why} is below --importance 5")),
+            "{err}"
+        );
+    }
+    assert!(
+        !err.contains("AO_1001:") && !err.contains("AO_1007:"),
+        "{err}"
+    );
+    // Out of range, and on a RON scene: usage errors / clear errors, nothing written.
+    let o = run(&[
+        "render",
+        m.to_str().unwrap(),
+        "--layout",
+        "5.1",
+        "-o",
+        out.to_str().unwrap(),
+        "--importance",
+        "11",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let scene = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/demo.ron");
+    let o2 = dir.path().join("r.wav");
+    let o = run(&[
+        "render",
+        scene.to_str().unwrap(),
+        "--layout",
+        "5.1",
+        "-o",
+        o2.to_str().unwrap(),
+        "--importance",
+        "3",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--importance apply to ADM masters"));
+    assert!(!o2.exists());
+}

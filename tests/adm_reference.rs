@@ -18,7 +18,6 @@ fn data() -> PathBuf {
 /// Each is listed with what it uses; the render of its point-source part is still run.
 const KNOWN_LATER: &[&str] = &[
     "Test_ADM_ProTools_testsignals", // an object with width, height, depth and diffuse 1
-    "diffuse",                       // diffuse objects
     "hoa_",                          // HOA
 ];
 
@@ -38,9 +37,11 @@ fn render(
     input: &Path,
     layout: &str,
     programme: Option<String>,
+    importance: Option<u8>,
 ) -> mixstage::Result<(Vec<String>, Vec<Vec<f32>>)> {
     let opts = AdmOptions {
         programme,
+        importance,
         skip_unsupported: true,
         ..Default::default()
     };
@@ -92,7 +93,12 @@ fn renders_match_the_ebu_adm_renderer() {
         let reference = base.join(case["reference"].as_str().unwrap());
         let (_, ref_ch) = read_all(&reference).unwrap();
         let name = reference.file_name().unwrap().to_string_lossy().to_string();
-        let (labels, mut ours) = match render(&input, layout, programme) {
+        let (labels, mut ours) = match render(
+            &input,
+            layout,
+            programme,
+            case["importance"].as_u64().map(|n| n as u8),
+        ) {
             Ok(x) => x,
             Err(_) if KNOWN_LATER.iter().any(|k| name.starts_with(k)) => continue,
             Err(e) => {

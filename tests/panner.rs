@@ -277,7 +277,7 @@ fn mirror_symmetric_layouts_pan_symmetrically() {
             }
         }
     }
-    assert_eq!(symmetric, 9, "all built-in layouts are mirror-symmetric");
+    assert_eq!(symmetric, 12, "all built-in layouts are mirror-symmetric");
 }
 
 #[test]

@@ -241,12 +241,18 @@ def read_wav(path):
         return r.read(1 << 30), r.bitdepth, r.sampleRate
 
 
-def render(original, layout, covers, render_input=None, programme=None, ear_options=(), workaround=None):
-    """ear-render render_input (default: original) to layout; store under original's name."""
+def render(original, layout, covers, render_input=None, programme=None, ear_options=(), workaround=None,
+           importance=None):
+    """ear-render render_input (default: original) to layout; store under original's name.
+    With `importance`, ear's own importance filter is applied (tools/ear_render_importance.py)
+    and the manifest asks mixstage for `--importance` too."""
     render_input = render_input or original
     out = ref_name(original, layout, programme)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     cmd = [EAR_RENDER, "--fail-on-overload", "-s", layout]
+    if importance is not None:
+        cmd = [sys.executable, os.path.join(os.path.dirname(__file__), "ear_render_importance.py"),
+               "--importance", str(importance)] + cmd[1:]
     cmd += list(ear_options)
     if programme:
         cmd += ["--programme", programme]
@@ -272,6 +278,8 @@ def render(original, layout, covers, render_input=None, programme=None, ear_opti
         "covers": covers,
         "ear_options": list(ear_options),
     }
+    if importance is not None:
+        entry["importance"] = importance
     if workaround:
         entry["ear_workaround"] = workaround
     if msgs:
@@ -369,6 +377,43 @@ def case_diffuse():
     render_all(path, "Objects, diffuse: 0.5 on a moving object, 0 -> 1 -> 0.3 -> 1 block to block (ramped), "
                      "0.8 with width 60..360; a DirectSpeakers stereo bed beside them (alignment of the "
                      "delayed direct path)")
+
+
+def case_importance():
+    """BS.2127's importance filter at threshold 5: object importance (the lowest along the
+    object path), pack importance, and block importance (a block below it plays at gain 0,
+    ramped in and out like any gain change)."""
+    n = int(MOVING * FS)
+    b = new_builder("importance")
+    t = [F(0), F(10, 100), F(20, 100), F(30, 100), F(40, 100)]
+    a = b.create_item_objects(0, "kept_importance_8", block_formats=blocks_from(
+        t, [polar(20), polar(60), polar(100, 20), polar(140)]))
+    a.audio_object.importance = 8
+    c = b.create_item_objects(1, "dropped_importance_3", block_formats=[
+        AudioBlockFormatObjects(position=polar(-30, 0))])
+    c.audio_object.importance = 3
+    d = b.create_item_objects(2, "dropped_pack_importance_4", block_formats=[
+        AudioBlockFormatObjects(position=polar(0, 30))])
+    d.pack_format.importance = 4
+    blocks = blocks_from(t, [polar(-60), polar(-90), polar(-120), polar(-150)])
+    for blk, imp in zip(blocks, [10, 2, 7, 4]):
+        blk.importance = imp
+    b.create_item_objects(3, "block_importance_10_2_7_4", block_formats=blocks)
+    group = b.create_object(audioObjectName="group_importance_4", importance=4)
+    e = b.create_item_objects(4, "child_importance_9", parent=group, block_formats=[
+        AudioBlockFormatObjects(position=polar(180, 0))])
+    e.audio_object.importance = 9
+    bed = b.create_item_multichannel(TypeDefinition.DirectSpeakers, [5, 6], "bed_lr_importance_7",
+                                     [[ds_block(30, 0, ["M+030"])], [ds_block(-30, 0, ["M-030"])]],
+                                     parent=b.adm.audioContents[0])
+    bed.pack_format.importance = 7
+    path = os.path.join(OUT, "objects_importance.wav")
+    write_adm(path, b.adm, tracks(90, n, 7))
+    render_all(path, "Importance filter (--importance 5; ear's filter_by_importance): an object of "
+                     "importance 8 kept, 3 left out, a pack of importance 4 left out, a child of "
+                     "importance 9 under a group of 4 left out (the lowest on the path), blocks of "
+                     "importance 10, 2, 7, 4 (the second and last silent, ramped), a DirectSpeakers "
+                     "bed whose pack has importance 7 kept", importance=5)
 
 
 def case_jump_interpolation():
@@ -1068,6 +1113,7 @@ def main():
         case_jump_interpolation()
         case_extent()
         case_diffuse()
+        case_importance()
         case_timing()
         case_cartesian_moving()
         case_directspeakers_custom()

@@ -10,6 +10,7 @@
 //! Every repair is a [`Warnings`] entry, one per element and kind; [`AdmOptions::strict`]
 //! turns them into errors.
 
+pub mod block_json;
 pub mod bw64;
 pub mod common;
 pub mod export;
@@ -59,6 +60,10 @@ pub struct AdmOptions {
     /// Objects whose type mixstage cannot render (Binaural, Matrix, HOA) are left out with
     /// a warning instead of an error.
     pub skip_unsupported: bool,
+    /// BS.2127's importance filter (`--importance N`, 0-10): items whose audioObject or
+    /// audioPackFormat importance (the lowest along the path) is below N are not rendered, and
+    /// Objects blocks whose importance is below N play at gain 0 (ramped like any gain).
+    pub importance: Option<u8>,
 }
 
 /// True if `path` starts like a WAV/RF64/BW64 file (so it is read as an ADM master).

@@ -169,6 +169,8 @@ pub struct Object {
     pub labels: Vec<Label>,
     /// audioComplementaryObjectGroupLabels.
     pub group_labels: Vec<Label>,
+    /// `importance` (0-10; absent: the most important).
+    pub importance: Option<u8>,
 }
 
 /// audioPackFormat.
@@ -186,6 +188,8 @@ pub struct Pack {
     pub packs: Vec<String>,
     /// True if it came from the BS.2094 common definitions.
     pub common: bool,
+    /// `importance` (0-10; absent: the most important).
+    pub importance: Option<u8>,
 }
 
 /// A polar or Cartesian position with optional bounds (DirectSpeakers).
@@ -266,6 +270,8 @@ pub struct Block {
     pub screen_ref: bool,
     /// `screenEdgeLock` attributes of the position coordinates.
     pub edge_lock: crate::panner::screen::EdgeLock,
+    /// `importance` (0-10, default 10).
+    pub importance: u8,
     /// Line of the element in the XML (for messages).
     pub line: usize,
 }

@@ -53,6 +53,8 @@ pub struct Item {
     pub start: Option<Time>,
     /// The leaf object's duration.
     pub duration: Option<Time>,
+    /// The lowest audioObject importance along the object path (None: none given).
+    pub importance: Option<u8>,
 }
 
 /// An opened ADM master: container, metadata (with the common definitions merged in),
@@ -75,6 +77,10 @@ pub struct AdmMaster {
     pub warnings: Warnings,
     /// `--strict`: the repairs made while building the timelines are errors too.
     pub strict: bool,
+    /// `--importance N`: Objects blocks below N play at gain 0.
+    pub importance: Option<u8>,
+    /// What the importance filter left out (one line per object), for the user.
+    pub left_out: Vec<String>,
 }
 
 /// Opens an ADM master: reads the container and the XML, merges the common definitions
@@ -108,8 +114,12 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
     merge_chna(&mut adm, &chna, audio.channels, &origin)?;
     check_references(&adm, &origin)?;
     let programme = choose_programme(&adm, opts, &origin, &mut warnings)?;
-    let items = select_items(&adm, programme.as_deref(), opts, &origin, &mut warnings)?;
+    let mut items = select_items(&adm, programme.as_deref(), opts, &origin, &mut warnings)?;
     check_strict(&origin, &warnings, opts.strict)?;
+    let left_out = match opts.importance {
+        Some(n) => filter_by_importance(&adm, &mut items, n),
+        None => Vec::new(),
+    };
     Ok(AdmMaster {
         path: path.to_path_buf(),
         container,
@@ -119,7 +129,37 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
         items,
         warnings,
         strict: opts.strict,
+        importance: opts.importance,
+        left_out,
     })
+}
+
+/// BS.2127's importance filter on the items: those whose object importance (the lowest along
+/// the object path) or pack importance (the lowest along the pack path) is below `n` are
+/// removed. Returns one line per object left out.
+fn filter_by_importance(adm: &Adm, items: &mut Vec<Item>, n: u8) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    items.retain(|it| {
+        let pack = it
+            .packs
+            .iter()
+            .filter_map(|p| adm.pack(p).and_then(|p| p.importance))
+            .min();
+        let (keep, why) = match (it.importance, pack) {
+            (Some(o), _) if o < n => (false, format!("object importance {o}")),
+            (_, Some(p)) if p < n => (false, format!("pack importance {p}")),
+            _ => (true, String::new()),
+        };
+        if !keep {
+            let who = it.object.clone().unwrap_or_else(|| it.track_uid.clone());
+            let line = format!("{who}: {why} is below --importance {n}: not rendered");
+            if !notes.contains(&line) {
+                notes.push(line);
+            }
+        }
+        keep
+    });
+    notes
 }
 
 /// Adds every common definition the file does not define itself.
@@ -559,6 +599,7 @@ fn select_items(
                 gain: 1.0,
                 start: None,
                 duration: None,
+                importance: None,
             });
         }
         return Ok(items);
@@ -591,8 +632,8 @@ fn select_items(
     let mut visits = 0usize;
     for (content, objs) in roots {
         for root in objs {
-            let mut stack: Vec<(String, f64)> = vec![(root, 1.0)];
-            while let Some((id, gain_above)) = stack.pop() {
+            let mut stack: Vec<(String, f64, Option<u8>)> = vec![(root, 1.0, None)];
+            while let Some((id, gain_above, importance_above)) = stack.pop() {
                 if ignored.contains(&id) {
                     continue;
                 }
@@ -604,15 +645,19 @@ fn select_items(
                 }
                 let o = adm.object(&id).expect("checked");
                 let gain = if o.mute { 0.0 } else { gain_above * o.gain };
+                let importance = match (importance_above, o.importance) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 // Depth first, in document order.
                 for sub in o.objects.iter().rev() {
-                    stack.push((sub.clone(), gain));
+                    stack.push((sub.clone(), gain, importance));
                 }
                 object_items(
                     adm,
                     o,
                     content.as_deref(),
-                    gain,
+                    (gain, importance),
                     opts,
                     origin,
                     warnings,
@@ -636,7 +681,7 @@ fn object_items(
     adm: &Adm,
     o: &Object,
     content: Option<&str>,
-    gain: f64,
+    (gain, importance): (f64, Option<u8>),
     opts: &AdmOptions,
     origin: &str,
     warnings: &mut Warnings,
@@ -720,6 +765,7 @@ fn object_items(
             gain,
             start: o.start,
             duration: o.duration,
+            importance,
         });
     }
     Ok(())
@@ -1099,37 +1145,21 @@ fn timeline(
                     packs: it.packs.clone(),
                 }))
             }
-            _ => {
-                let p = &b.position;
-                if b.cartesian {
-                    BlockTarget::Cartesian {
-                        x: coord(p.x.value, -1.0, 1.0, "X", b, &origin)?,
-                        y: coord(p.y.value, -1.0, 1.0, "Y", b, &origin)?,
-                        z: coord(p.z.value, -1.0, 1.0, "Z", b, &origin)?,
-                    }
-                } else {
-                    if p.azimuth.value.is_none() {
-                        return Err(Error::malformed(
-                            format!("{origin} (axml line {})", b.line),
-                            format!("{}: an Objects block needs a position (azimuth, or X/Y with cartesian 1)", b.id),
-                        ));
-                    }
-                    BlockTarget::Polar {
-                        azimuth: coord(p.azimuth.value, -180.0, 180.0, "azimuth", b, &origin)?,
-                        elevation: coord(p.elevation.value, -90.0, 90.0, "elevation", b, &origin)?,
-                    }
-                }
-            }
+            _ => object_target(b, &origin)?,
         };
         let params = match &target {
             BlockTarget::Speaker(_) => None,
-            _ => object_params(b, &origin)?,
+            BlockTarget::Polar { .. } => object_params(b, &origin, object_distance(b))?,
+            BlockTarget::Cartesian { .. } => object_params(b, &origin, 1.0)?,
         };
         out.push(MetaBlock {
             start,
             end,
             interpolation,
-            gain: b.gain * it.gain,
+            gain: match m.importance {
+                Some(n) if b.importance < n && it.type_def == TypeDef::Objects => 0.0,
+                _ => b.gain * it.gain,
+            },
             target,
             params,
         });
@@ -1137,9 +1167,90 @@ fn timeline(
     }
     Ok(out)
 }
+/// Where an Objects block pans: its `cartesian` flag picks the panner and the position is
+/// converted when its form differs, as BS.2127 does (a polar position on a Cartesian block is
+/// the point `(azimuth, elevation, distance)` in the cube, a Cartesian one on a polar block the
+/// direction of `(X, Y, Z)`, clipped to the cube).
+pub(crate) fn object_target(b: &Block, origin: &str) -> Result<BlockTarget> {
+    let p = &b.position;
+    let polar_form = p.azimuth.value.is_some();
+    if !polar_form
+        && !b.cartesian
+        && [p.x.value, p.y.value, p.z.value]
+            .iter()
+            .all(Option::is_none)
+    {
+        return Err(Error::malformed(
+            format!("{origin} (axml line {})", b.line),
+            format!(
+                "{}: an Objects block needs a position (azimuth and elevation, or X, Y and Z)",
+                b.id
+            ),
+        ));
+    }
+    Ok(match (b.cartesian, polar_form) {
+        (true, false) => BlockTarget::Cartesian {
+            x: coord(p.x.value, -1.0, 1.0, "X", b, origin)?,
+            y: coord(p.y.value, -1.0, 1.0, "Y", b, origin)?,
+            z: coord(p.z.value, -1.0, 1.0, "Z", b, origin)?,
+        },
+        (false, true) => BlockTarget::Polar {
+            azimuth: coord(p.azimuth.value, -180.0, 180.0, "azimuth", b, origin)?,
+            elevation: coord(p.elevation.value, -90.0, 90.0, "elevation", b, origin)?,
+        },
+        (true, true) => {
+            let v = crate::geometry::polar_to_cartesian(
+                coord(p.azimuth.value, -180.0, 180.0, "azimuth", b, origin)?,
+                coord(p.elevation.value, -90.0, 90.0, "elevation", b, origin)?,
+                object_distance(b),
+            );
+            BlockTarget::Cartesian {
+                x: v.x.clamp(-1.0, 1.0),
+                y: v.y.clamp(-1.0, 1.0),
+                z: v.z.clamp(-1.0, 1.0),
+            }
+        }
+        (false, false) => {
+            let (azimuth, elevation, _) =
+                crate::geometry::cartesian_to_polar(cube_point(b, origin)?);
+            BlockTarget::Polar { azimuth, elevation }
+        }
+    })
+}
+
+/// The block's (X, Y, Z), each checked to be in [-1, 1].
+fn cube_point(b: &Block, origin: &str) -> Result<crate::geometry::Vec3> {
+    let p = &b.position;
+    Ok(crate::geometry::Vec3::new(
+        coord(p.x.value, -1.0, 1.0, "X", b, origin)?,
+        coord(p.y.value, -1.0, 1.0, "Y", b, origin)?,
+        coord(p.z.value, -1.0, 1.0, "Z", b, origin)?,
+    ))
+}
+
+/// The distance the polar panner sees: the polar `distance` (default 1), or the length of a
+/// Cartesian position read by the polar panner.
+pub(crate) fn object_distance(b: &Block) -> f64 {
+    let p = &b.position;
+    if p.azimuth.value.is_some() {
+        p.distance.value.unwrap_or(1.0)
+    } else {
+        let v = crate::geometry::Vec3::new(
+            p.x.value.unwrap_or(0.0),
+            p.y.value.unwrap_or(0.0),
+            p.z.value.unwrap_or(0.0),
+        );
+        v.map(|c| c.clamp(-1.0, 1.0)).norm()
+    }
+}
+
 /// The BS.2127 parameters of an Objects block beyond its direction, or None for a point
 /// source (polar at distance 1, or Cartesian, with no extent, divergence or channel lock).
-fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
+pub(crate) fn object_params(
+    b: &Block,
+    origin: &str,
+    distance: f64,
+) -> Result<Option<Box<ObjectParams>>> {
     let at = || format!("{origin} (axml line {})", b.line);
     let check = |v: f64, what: &str, lo: f64, hi: f64| -> Result<f64> {
         if v.is_finite() && (lo..=hi).contains(&v) {
@@ -1152,11 +1263,7 @@ fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
         }
     };
     let polar = !b.cartesian;
-    let distance = if polar {
-        b.position.distance.value.unwrap_or(1.0)
-    } else {
-        1.0
-    };
+    let distance = check(distance, "distance", 0.0, 1e3)?;
     let (width, height, depth) = (
         check(b.width, "width", 0.0, 360.0)?,
         check(b.height, "height", 0.0, 360.0)?,
@@ -1174,6 +1281,11 @@ fn object_params(b: &Block, origin: &str) -> Result<Option<Box<ObjectParams>>> {
         }
         _ => None,
     };
+    for (i, z) in b.zones.iter().enumerate() {
+        z.check().map_err(|e| {
+            Error::malformed(at(), format!("{}: zoneExclusion zone {}: {e}", b.id, i + 1))
+        })?;
+    }
     let channel_lock = match b.channel_lock {
         Some(Some(m)) => Some(Some(check(m, "channelLock maxDistance", 0.0, 2.0)?)),
         other => other,

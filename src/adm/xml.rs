@@ -276,6 +276,27 @@ fn req_id(org: &Origin, f: &Frame, key: &str) -> Result<String> {
     }
 }
 
+/// An importance: an integer 0-10.
+fn importance(text: &str) -> Option<u8> {
+    text.trim().parse::<u8>().ok().filter(|v| *v <= 10)
+}
+
+/// The `importance` attribute of an audioObject or audioPackFormat.
+fn importance_attr(org: &Origin, f: &Frame, id: &str) -> Result<Option<u8>> {
+    match f.attr("importance") {
+        None => Ok(None),
+        Some(v) => importance(v).map(Some).ok_or_else(|| {
+            Error::malformed(
+                org.at(f.offset),
+                format!(
+                    "{} {id}: importance '{v}': expected an integer from 0 to 10",
+                    f.name
+                ),
+            )
+        }),
+    }
+}
+
 fn time_attr(org: &Origin, f: &Frame, key: &str, id: &str) -> Result<Option<Time>> {
     match f.attr(key) {
         None => Ok(None),
@@ -319,13 +340,16 @@ fn start_element(
                 name: f.attr("audioObjectName").unwrap_or("").to_string(),
                 gain: 1.0,
                 attributes: f.attrs.iter().map(|(k, _)| k.clone()).collect(),
+                importance: importance_attr(org, f, &id)?,
                 id,
                 ..Default::default()
             })
         }
         "audioPackFormat" => {
+            let id = req_id(org, f, "audioPackFormatID")?;
             cur.pack = Some(Pack {
-                id: req_id(org, f, "audioPackFormatID")?,
+                importance: importance_attr(org, f, &id)?,
+                id,
                 name: f.attr("audioPackFormatName").unwrap_or("").to_string(),
                 type_def: TypeDef::parse(f.attr("typeDefinition"), f.attr("typeLabel")),
                 channels: Vec::new(),
@@ -372,6 +396,7 @@ fn start_element(
                 diffuse: 0.0,
                 screen_ref: false,
                 edge_lock: Default::default(),
+                importance: 10,
                 line: org.line(f.offset).0,
             })
         }
@@ -728,6 +753,18 @@ fn end_element(
             }
             "diffuse" => {
                 cur.block.as_mut().unwrap().diffuse = number(org, f, cur, text)?;
+            }
+            "importance" => {
+                let v = importance(text).ok_or_else(|| {
+                    Error::malformed(
+                        org.at(f.offset),
+                        format!(
+                            "{}: <importance> '{text}': expected an integer from 0 to 10",
+                            context_id(cur)
+                        ),
+                    )
+                })?;
+                cur.block.as_mut().unwrap().importance = v;
             }
             "objectDivergence" => {
                 let v = number(org, f, cur, text)?;

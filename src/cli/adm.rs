@@ -26,6 +26,11 @@ pub struct AdmArgs {
     /// with a warning instead of stopping.
     #[arg(long)]
     pub skip_unsupported: bool,
+    /// ADM master: BS.2127's importance filter. Objects and packs whose importance (0-10, the
+    /// lowest along the object path) is below N are not rendered; Objects blocks below N play
+    /// silent (their gain ramps to 0 and back as any gain does). Default: everything plays.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub importance: Option<u8>,
 }
 
 impl AdmArgs {
@@ -36,6 +41,7 @@ impl AdmArgs {
             comp_objects: self.comp_object.clone(),
             strict: self.strict,
             skip_unsupported: self.skip_unsupported,
+            importance: self.importance,
         }
     }
 }
@@ -47,10 +53,14 @@ pub fn open(
     quiet: bool,
 ) -> Result<(Scene, Option<AdmMaster>)> {
     if !adm::is_wav(path)
-        && (a.programme.is_some() || !a.comp_object.is_empty() || a.strict || a.skip_unsupported)
+        && (a.programme.is_some()
+            || !a.comp_object.is_empty()
+            || a.strict
+            || a.skip_unsupported
+            || a.importance.is_some())
     {
         bail!(
-            "{}: --programme, --comp-object, --strict and --skip-unsupported apply to ADM masters (WAV/BW64 files)",
+            "{}: --programme, --comp-object, --strict, --skip-unsupported and --importance apply to ADM masters (WAV/BW64 files)",
             path.display()
         );
     }
@@ -58,6 +68,9 @@ pub fn open(
     if let (Some(m), false) = (&master, quiet) {
         for w in m.all_warnings() {
             eprintln!("warning: {w}");
+        }
+        for n in &m.left_out {
+            eprintln!("note: {n}");
         }
     }
     Ok((scene, master))

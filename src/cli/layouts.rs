@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use mixstage::geometry::{cartesian_to_polar, Vec3};
 use mixstage::panner::gain_calc::PointGains;
+use mixstage::render::timeline::BlockGains;
 use mixstage::Layout;
 use serde_json::json;
 
@@ -32,7 +33,17 @@ pub enum LayoutCommand {
 #[command(
     after_help = "Azimuth is positive to the LEFT (ADM / BS.2051), elevation positive up.\n\
 Examples:\n  mixstage gains --layout 7.1.4 --az 30 --el 15\n  mixstage gains --layout 5.1 --xyz -1 1 0 --json\n  \
-printf '0 0\\n90 0\\n' | mixstage gains --layout 7.1.4 --stdin"
+printf '0 0\\n90 0\\n' | mixstage gains --layout 7.1.4 --stdin\n  \
+mixstage gains --layout 7.1.4 --block '{\"position\": {\"azimuth\": 30, \"elevation\": 0}, \"width\": 40, \"diffuse\": 0.3}'\n\n\
+--block takes one ADM Objects audioBlockFormat as JSON, named as BS.2076 and the EBU ADM Renderer name it:\n  \
+position {azimuth, elevation, distance} or {X, Y, Z}, optionally with screenEdgeLock {horizontal: \"left\"|\"right\",\n  \
+vertical: \"top\"|\"bottom\"}; cartesian (true: the allocentric panner, whatever the position's form); width, height,\n  \
+depth, gain, diffuse; channelLock {} or {maxDistance}; objectDivergence {value, azimuthRange} or {value, positionRange};\n  \
+zoneExclusion [{minAzimuth, maxAzimuth, minElevation, maxElevation}] or [{minX, maxX, minY, maxY, minZ, maxZ}];\n  \
+screenRef; referenceScreen {aspectRatio, screenCentrePosition {azimuth, elevation, distance} or {X, Y, Z},\n  \
+screenWidth {azimuth} or {X}}. Omitted fields take ADM's defaults. It prints\n  \
+{\"layout\", \"channels\": [...], \"direct\": [...], \"diffuse\": [...]} in channel order (BS.2127's gains,\n  \
+block gain included). With --stdin, every line that starts with '{' is such a block."
 )]
 pub struct GainsArgs {
     /// A built-in layout name or alias, or the path of a RON layout file.
@@ -47,9 +58,18 @@ pub struct GainsArgs {
     /// A Cartesian direction instead: x to the right, y to the front, z up.
     #[arg(long, num_args = 3, value_names = ["X", "Y", "Z"], allow_negative_numbers = true, conflicts_with = "stdin")]
     xyz: Option<Vec<f64>>,
-    /// Read one "az el" pair per line from standard input; print one JSON line per pair.
+    /// Read one "az el" pair, or one JSON block (a line starting with '{'), per line from
+    /// standard input; print one JSON line per input line.
     #[arg(long)]
     stdin: bool,
+    /// One ADM Objects audioBlockFormat as JSON (see below): print its direct and diffuse gains.
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["az", "xyz", "stdin"])]
+    block: Option<String>,
+    /// The reproduction screen (for screenRef and screenEdgeLock), replacing the layout's:
+    /// a RON file or RON text, e.g. 'Polar(aspect_ratio: 1.78, azimuth: 0, elevation: 0,
+    /// distance: 1, width_azimuth: 58)'.
+    #[arg(long, value_name = "RON|FILE")]
+    screen: Option<String>,
     /// Print JSON: {"channels": [...], "gains": [...]} in channel order.
     #[arg(long)]
     json: bool,
@@ -129,10 +149,35 @@ pub fn layout(c: LayoutCommand) -> Result<i32> {
     }
 }
 
+/// The direct and diffuse gains of one JSON block, as a JSON line.
+fn block_gains(
+    calc: &BlockGains,
+    layout: &Layout,
+    text: &str,
+    origin: &str,
+) -> Result<serde_json::Value> {
+    let b = mixstage::adm::block_json::parse(text, origin)?;
+    let g = calc
+        .gains(&b)
+        .with_context(|| format!("{origin}: computing the gains"))?;
+    let n = layout.channels();
+    Ok(
+        json!({"layout": layout.name, "channels": layout.labels(), "direct": &g[..n], "diffuse": &g[n..]}),
+    )
+}
+
 pub fn gains(a: GainsArgs) -> Result<i32> {
-    let layout = Layout::resolve(&a.layout)?;
+    let mut layout = Layout::resolve(&a.layout)?;
+    if let Some(s) = &a.screen {
+        layout.screen = Some(super::parse_screen(s)?);
+    }
     let panner = PointGains::new(&layout)?;
     let labels = layout.labels();
+    let calc = BlockGains::new(&layout, false, true)?;
+    if let Some(text) = &a.block {
+        println!("{}", block_gains(&calc, &layout, text, "--block")?);
+        return Ok(0);
+    }
     if a.stdin {
         let stdin = std::io::stdin();
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -140,6 +185,12 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
             let line = line.context("reading standard input")?;
             let t = line.trim();
             if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if t.starts_with('{') {
+                let v = block_gains(&calc, &layout, t, &format!("standard input line {}", n + 1))?;
+                use std::io::Write;
+                writeln!(out, "{v}")?;
                 continue;
             }
             let parts: Vec<&str> = t
@@ -185,7 +236,9 @@ pub fn gains(a: GainsArgs) -> Result<i32> {
             (az, el)
         }
         (None, Some(az)) => (az, a.el),
-        (None, None) => bail!("give a direction: --az A [--el E], --xyz X Y Z, or --stdin"),
+        (None, None) => {
+            bail!("give a direction: --az A [--el E], --xyz X Y Z, --block JSON, or --stdin")
+        }
     };
     if !az.is_finite() || !el.is_finite() {
         bail!("the direction must be finite (got az {az}, el {el})");

@@ -104,3 +104,30 @@ pub fn progress(total: u64, quiet: bool, what: &str) -> indicatif::ProgressBar {
     pb.set_message(what.to_string());
     pb
 }
+
+/// `--screen`: a reproduction screen as RON text (`Polar(...)` / `Cartesian(...)`) or the path
+/// of a RON file holding one.
+pub fn parse_screen(s: &str) -> anyhow::Result<mixstage::panner::screen::Screen> {
+    use anyhow::Context;
+    let t = s.trim();
+    let (text, what) = if t.starts_with("Polar") || t.starts_with("Cartesian") {
+        (t.to_string(), "--screen".to_string())
+    } else {
+        (
+            std::fs::read_to_string(t).with_context(|| {
+                format!(
+                    "--screen {t}: not RON text (Polar(...) or Cartesian(...)) and no such file"
+                )
+            })?,
+            format!("--screen file {t}"),
+        )
+    };
+    let screen: mixstage::panner::screen::Screen = ron::from_str(&text).with_context(|| {
+        format!(
+            "{what}: expected Polar(aspect_ratio: A, azimuth: AZ, elevation: EL, distance: D, width_azimuth: W) \
+             or Cartesian(aspect_ratio: A, x: X, y: Y, z: Z, width_x: W)"
+        )
+    })?;
+    mixstage::panner::screen::Edges::of(&screen).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    Ok(screen)
+}

@@ -38,6 +38,41 @@ pub enum Zone {
     },
 }
 
+impl Zone {
+    /// Checks the bounds: finite, and each minimum no greater than its maximum, except
+    /// azimuth (a polar zone with minAzimuth > maxAzimuth runs across +-180 degrees).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let pairs: Vec<(&str, f64, f64)> = match self {
+            Zone::Polar {
+                min_azimuth,
+                max_azimuth,
+                min_elevation,
+                max_elevation,
+            } => {
+                if !min_azimuth.is_finite() || !max_azimuth.is_finite() {
+                    return Err(format!(
+                        "zone azimuths {min_azimuth}, {max_azimuth} must be finite"
+                    ));
+                }
+                vec![("Elevation", *min_elevation, *max_elevation)]
+            }
+            Zone::Cartesian { min, max } => ["X", "Y", "Z"]
+                .iter()
+                .zip(min.iter().zip(max))
+                .map(|(k, (a, b))| (*k, *a, *b))
+                .collect(),
+        };
+        for (k, lo, hi) in pairs {
+            if !lo.is_finite() || !hi.is_finite() || lo > hi {
+                return Err(format!(
+                    "zone min{k} {lo} must be a number no greater than max{k} {hi}"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 use super::direct_speakers::inside_angle_range;
 
 /// Zone exclusion for one layout's non-LFE speakers.
