@@ -21,7 +21,7 @@ fn layouts_lists_every_builtin() {
     assert_eq!(code, 0);
     for name in [
         "stereo", "5.1", "5.1.2", "5.1.4", "7.1", "7.1.2", "7.1.4", "9.1.6", "22.2", "4+7+0",
-        "9+10+3",
+        "9+10+3", "4+5+1", "3+7+0", "4+9+0",
     ] {
         assert!(out.contains(name), "{name} missing from:\n{out}");
     }
@@ -87,6 +87,80 @@ fn gains_polar_cartesian_and_stdin_agree() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["gains"], polar["gains"]);
     assert_eq!(lines[1]["gains"][1], 1.0);
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn gains_block_splits_direct_and_diffuse_and_follows_the_screen() {
+    // A point block equals the direction's gains; diffuse d splits them sqrt(1-d), sqrt(d).
+    let (code, out, err) = mixstage(&[
+        "gains",
+        "--layout",
+        "7.1.4",
+        "--block",
+        r#"{"position": {"azimuth": 20, "elevation": 10}, "diffuse": 0.36, "gain": 0.5}"#,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (_, out, _) = mixstage(&[
+        "gains", "--layout", "7.1.4", "--az", "20", "--el", "10", "--json",
+    ]);
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(b["channels"], p["channels"]);
+    for ((d, f), g) in floats(&b["direct"])
+        .iter()
+        .zip(floats(&b["diffuse"]))
+        .zip(floats(&p["gains"]))
+    {
+        assert!((d - 0.5 * 0.8 * g).abs() < 1e-12 && (f - 0.5 * 0.6 * g).abs() < 1e-12);
+    }
+    // screenEdgeLock left on a 90-degree screen puts the object at azimuth 45.
+    let (code, out, err) = mixstage(&[
+        "gains",
+        "--layout",
+        "7.1.4",
+        "--screen",
+        "Polar(aspect_ratio: 1.78, azimuth: 0, elevation: 0, distance: 1, width_azimuth: 90)",
+        "--block",
+        r#"{"position": {"azimuth": 0, "screenEdgeLock": {"horizontal": "left"}}}"#,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (_, out, _) = mixstage(&[
+        "gains", "--layout", "7.1.4", "--az", "45", "--el", "0", "--json",
+    ]);
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for (d, g) in floats(&b["direct"]).iter().zip(floats(&p["gains"])) {
+        assert!((d - g).abs() < 1e-12, "{b} vs {p}");
+    }
+    // Bad blocks and screens: exit 1, a message naming the field.
+    for (args, needle) in [
+        (
+            vec!["--block", r#"{"position": {"azimuth": 0}, "width": -1}"#],
+            "width -1",
+        ),
+        (
+            vec!["--block", "{\"position\": 3}"],
+            "position must be an object",
+        ),
+        (
+            vec!["--az", "0", "--screen", "Polar(aspect_ratio: 1.78)"],
+            "--screen",
+        ),
+    ] {
+        let mut a = vec!["gains", "--layout", "5.1"];
+        a.extend(args);
+        let (code, _, err) = mixstage(&a);
+        assert_eq!(code, 1, "{a:?}");
+        assert!(err.contains(needle), "{a:?}: {err}");
+    }
 }
 
 #[test]

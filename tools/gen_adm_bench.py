@@ -12,6 +12,11 @@
         Object i circles at 20 + 15 * (i % 13) degrees per second (up to 200), elevation
         -10 + 5 * (i % 9), starting at azimuth 37 * i; block k covers [kB, (k+1)B] and holds the
         position at its end, which the RON keyframe at (k+1)B also holds. Gain -12 dB in both.
+
+    gen_adm_bench.py extent IN.wav OUT.wav [--width 40] [--height 20]
+        A copy of the master IN.wav (from make_test_bwf) with every Objects audioBlockFormat
+        given that BS.2127 extent (issue 11's benchmark: moving DIR --seconds 30, then this).
+        Needs ear's bw64 module (run with the ear venv's python).
         Needs numpy (the ear venv has it). Then:
           ear-utils make_test_bwf -i DIR/tracks.wav -m DIR/meta.yaml DIR/master.wav
 
@@ -76,6 +81,7 @@ def moving(a):
                        "position": {"azimuth": round(az(i, t1), 6), "elevation": el(i),
                                     "distance": 1.0},
                        "gain": gain})
+
         items.append({"type": "Objects", "name": f"o{i}", "channels": [i + 1], "blocks": bl})
     with open(os.path.join(a.dir, "meta.yaml"), "w") as f:
         json.dump({"name": "bench", "items": items}, f)  # JSON is YAML
@@ -91,6 +97,24 @@ def moving(a):
             f.write(f'Object(name: "o{i}", source: File(path: "{path}"), gain_db: -12.0, '
                     f"position: [{pos}]),\n")
         f.write("])\n")
+
+
+def extent(a):
+    import re
+    from ear.fileio import openBw64
+    from ear.fileio.bw64.chunks import FormatInfoChunk
+
+    with openBw64(a.input) as r:
+        fmt = FormatInfoChunk(formatTag=1, channelCount=r.channels, sampleRate=r.sampleRate,
+                              bitsPerSample=r.bitdepth)
+        chna, axml = r.chna, r.axml
+        samples = r.read(1 << 30)
+    text = axml.decode("utf-8")
+    add = f"<width>{a.width!r}</width><height>{a.height!r}</height>"
+    text, n = re.subn(r"(<audioBlockFormat [^>]*>)", lambda m: m.group(1) + add, text)
+    with openBw64(a.output, "w", formatInfo=fmt, chna=chna, axml=text.encode("utf-8")) as w:
+        w.write(samples)
+    print(f"extent: {n} blocks given width {a.width}, height {a.height}: {a.output}")
 
 
 def ts(ms):
@@ -212,14 +236,20 @@ def main():
     m.add_argument("--seconds", type=float, default=60.0)
     m.add_argument("--block", type=float, default=0.5)
     m.add_argument("--bits", type=int, default=16, choices=[16])
+
     b = sub.add_parser("bigxml")
     b.add_argument("out")
     b.add_argument("--objects", type=int, default=118)
     b.add_argument("--hours", type=float, default=2.0)
     b.add_argument("--target-mb", type=float, default=500.0)
     b.add_argument("--audio-seconds", type=float, default=1.0)
+    x = sub.add_parser("extent")
+    x.add_argument("input")
+    x.add_argument("output")
+    x.add_argument("--width", type=float, default=40.0)
+    x.add_argument("--height", type=float, default=20.0)
     a = p.parse_args()
-    moving(a) if a.cmd == "moving" else bigxml(a)
+    {"moving": moving, "bigxml": bigxml, "extent": extent}[a.cmd](a)
 
 
 if __name__ == "__main__":

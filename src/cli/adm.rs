@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use mixstage::adm::model::{Dialogue, TypeDef};
 use mixstage::adm::{self, AdmMaster, AdmOptions};
@@ -31,6 +31,22 @@ pub struct AdmArgs {
     /// silent (their gain ramps to 0 and back as any gain does). Default: everything plays.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=10))]
     pub importance: Option<u8>,
+    /// The reproduction screen objects with screenRef / screenEdgeLock are placed against,
+    /// replacing the layout's (default: BS.2127's, 58 degrees wide, 1.78:1, ahead): RON text
+    /// or a RON file, e.g. 'Polar(aspect_ratio: 1.78, azimuth: 0, elevation: 0, distance: 1,
+    /// width_azimuth: 90)'.
+    #[arg(long, value_name = "RON|FILE")]
+    pub screen: Option<String>,
+}
+
+impl AdmArgs {
+    /// `layout` with the --screen override applied.
+    pub fn with_screen(&self, mut layout: mixstage::Layout) -> Result<mixstage::Layout> {
+        if let Some(s) = &self.screen {
+            layout.screen = Some(super::parse_screen(s)?);
+        }
+        Ok(layout)
+    }
 }
 
 impl AdmArgs {
@@ -189,11 +205,14 @@ pub fn run(c: AdmCommand) -> Result<i32> {
             let c = adm::bw64::scan(&a.master)?;
             match c.axml {
                 Some(x) => {
-                    print!("{x}");
-                    if !x.ends_with('\n') {
-                        println!();
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    let nl = if x.ends_with('\n') { "" } else { "\n" };
+                    match write!(out, "{x}{nl}").and_then(|_| out.flush()) {
+                        // `mixstage adm xml m.wav | head`: the reader left; not an error.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+                        r => r.map(|_| 0).context("writing the XML to standard output"),
                     }
-                    Ok(0)
                 }
                 None => bail!("{}: no 'axml' chunk", a.master.display()),
             }

@@ -191,7 +191,7 @@ fn open_input(a: &QcArgs) -> Result<(Box<dyn AudioSource>, Opened)> {
         );
     };
     let (scene, master) = super::adm::open(&a.input, &a.adm, a.quiet || a.json)?;
-    let layout = Layout::resolve(name)?;
+    let layout = a.adm.with_screen(Layout::resolve(name)?)?;
     let renderer = Renderer::new(&scene, &layout, &RenderOptions::default())?;
     let info = AudioInfo {
         sample_rate: renderer.sample_rate(),

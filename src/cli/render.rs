@@ -82,10 +82,10 @@ pub struct RenderArgs {
 }
 
 pub fn run(a: RenderArgs) -> Result<i32> {
-    let layout = match &a.layout {
+    let layout = a.adm.with_screen(match &a.layout {
         Some(l) => Layout::resolve(l)?,
         None => binaural_virtual_layout(),
-    };
+    })?;
     let (scene, master) = super::adm::open(&a.scene, &a.adm, a.quiet || a.json)?;
     let groups = super::adm::group_filter(&a.only, &a.without, &scene);
     let clock = Clock::for_programme(

@@ -95,6 +95,10 @@ struct Weight {
     circle_radius: f64,
     circle_pos: f64,
     circles: [Vec3; 2],
+    /// Cosine of the largest angle from the source at which the weight can be non-zero: the
+    /// shape's half-length plus its radius plus the fade (triangle inequality on the sphere),
+    /// with a margin; grid points further away are skipped without evaluating the weight.
+    cos_reach: f64,
 }
 
 impl Weight {
@@ -127,11 +131,13 @@ impl Weight {
         );
         let circle_pos = w - circle_radius;
         let at = |a: f64| on_basis(&basis, &Vec3::new(a.sin(), a.cos(), 0.0));
+        let reach = circle_pos.max(0.0) + circle_radius + FADE_DEG.to_radians() + 1e-6;
         Weight {
             basis,
             circle_radius,
             circle_pos,
             circles: [at(-circle_pos), at(circle_pos)],
+            cos_reach: if reach >= PI { -2.0 } else { reach.cos() },
         }
     }
 
@@ -178,6 +184,10 @@ impl PolarExtent {
     fn spread(&self, w: &Weight) -> Vec<f64> {
         let mut total = vec![0.0; self.channels];
         for (p, g) in self.positions.iter().zip(self.gains.chunks(self.channels)) {
+            // Outside the reach the weight is exactly 0 (nothing would be added).
+            if w.basis[1].dot(p) < w.cos_reach {
+                continue;
+            }
             let k = w.at(p);
             if k != 0.0 {
                 for (t, &x) in total.iter_mut().zip(g) {
