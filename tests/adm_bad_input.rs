@@ -656,6 +656,48 @@ fn non_finite_and_out_of_range_values_are_errors() {
             format!("{}<jumpPosition>2</jumpPosition>", polar("30", "0")),
             vec!["<jumpPosition> '2': expected 0 or 1"],
         ),
+        // BS.2127's parameters beyond a point.
+        (
+            format!("{}<width>400</width>", polar("30", "0")),
+            vec!["width 400 is outside [0, 360]"],
+        ),
+        (
+            format!("{}<height>-5</height>", polar("30", "0")),
+            vec!["height -5 is outside [0, 360]"],
+        ),
+        (
+            format!("{}<objectDivergence>1.5</objectDivergence>", polar("30", "0")),
+            vec!["objectDivergence 1.5 is outside [0, 1]"],
+        ),
+        (
+            format!(
+                "{}<objectDivergence azimuthRange=\"200\">0.5</objectDivergence>",
+                polar("30", "0")
+            ),
+            vec!["azimuthRange 200 is outside [0, 180]"],
+        ),
+        (
+            format!("{}<diffuse>2</diffuse>", polar("30", "0")),
+            vec!["diffuse 2 is outside [0, 1]"],
+        ),
+        (
+            format!(
+                "{}<zoneExclusion><zone minAzimuth=\"-30\" maxAzimuth=\"30\" minElevation=\"40\" maxElevation=\"10\">z</zone></zoneExclusion>",
+                polar("30", "0")
+            ),
+            vec!["zoneExclusion zone 1", "minElevation 40 must be a number no greater than maxElevation 10"],
+        ),
+        (
+            format!(
+                "{}<zoneExclusion><zone minX=\"-1\" maxX=\"1\" minY=\"0.5\" maxY=\"0\" minZ=\"0\" maxZ=\"1\">z</zone></zoneExclusion>",
+                polar("30", "0")
+            ),
+            vec!["minY 0.5 must be a number no greater than maxY 0"],
+        ),
+        (
+            format!("{}<importance>11</importance>", polar("30", "0")),
+            vec!["<importance> '11': expected an integer from 0 to 10"],
+        ),
     ];
     for (children, needles) in cases {
         let bytes = one_object(&block(1, 1, "00:00:00.00000", "00:00:00.10000", &children));
