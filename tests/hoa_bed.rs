@@ -1,0 +1,166 @@
+//! RON Ambisonics beds: `ambisonics: (order: N, normalization: ...)` on a bed decodes its
+//! ACN-ordered file with BS.2127's AllRAD decoder for the output layout.
+
+use std::path::Path;
+
+use mixstage::io::{write_all, SampleFormat};
+use mixstage::panner::allrad::{AllRad, HoaFormat};
+use mixstage::panner::hoa::{acn_components, encode, Normalization};
+use mixstage::render::{RenderOptions, Renderer};
+use mixstage::scene::Scene;
+use mixstage::Layout;
+
+fn render(scene: &Scene, layout: &str) -> mixstage::Result<Vec<Vec<f32>>> {
+    let layout = Layout::resolve(layout).unwrap();
+    let mut r = Renderer::new(scene, &layout, &RenderOptions::default())?;
+    let mut mix = vec![Vec::new(); layout.channels()];
+    while r.next_block()? > 0 {
+        for (c, m) in mix.iter_mut().enumerate() {
+            m.extend_from_slice(&r.mix()[c]);
+        }
+    }
+    Ok(mix)
+}
+
+/// A plane wave (a 1 kHz sine) from `az`/`el`, encoded in `norm` at `order`, written to `path`.
+fn plane_wave(path: &Path, order: u32, az: f64, el: f64, norm: Normalization) -> Vec<f32> {
+    let gains = encode(&acn_components(order), az, el, norm);
+    let sig: Vec<f32> = (0..4800)
+        .map(|i| (0.25 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / 48000.0).sin()) as f32)
+        .collect();
+    let chans: Vec<Vec<f32>> = gains
+        .iter()
+        .map(|&g| sig.iter().map(|&s| s * g as f32).collect())
+        .collect();
+    write_all(path, 48000, &chans, SampleFormat::F32, 0).unwrap();
+    sig
+}
+
+fn bed_scene(dir: &Path, file: &str, amb: &str) -> mixstage::Result<Scene> {
+    Scene::parse(
+        &format!(
+            "Scene(sample_rate: 48000, beds: [Bed(name: \"amb\", source: File(path: \"{file}\"), ambisonics: {amb})])"
+        ),
+        "hoa.ron",
+        dir,
+    )
+}
+
+fn rms(x: &[f32]) -> f64 {
+    (x.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+}
+
+#[test]
+fn a_first_order_plane_wave_plays_loudest_at_the_nearest_speaker() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::resolve("7.1.4").unwrap();
+    for (az, el, label) in [
+        (30.0, 0.0, "M+030"),
+        (-110.0, 0.0, "M-135"),
+        (100.0, 5.0, "M+090"),
+        (-45.0, 35.0, "U-045"),
+        (140.0, 40.0, "U+135"),
+    ] {
+        let p = dir.path().join("amb.wav");
+        plane_wave(&p, 1, az, el, Normalization::SN3D);
+        let s = bed_scene(dir.path(), "amb.wav", "(order: 1, normalization: SN3D)").unwrap();
+        let mix = render(&s, "7.1.4").unwrap();
+        let levels: Vec<f64> = mix.iter().map(|c| rms(c)).collect();
+        let loudest = (0..levels.len())
+            .max_by(|&a, &b| levels[a].total_cmp(&levels[b]))
+            .unwrap();
+        assert_eq!(
+            layout.speakers[loudest].label, label,
+            "az {az} el {el}: levels {levels:?}"
+        );
+        for c in layout.lfe_channels() {
+            assert_eq!(levels[c], 0.0, "LFE gets nothing");
+        }
+    }
+}
+
+#[test]
+fn a_bed_renders_as_its_decoder_matrix() {
+    // Order 2 N3D on 5.1: every output sample is the decoder times the input.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("amb.wav");
+    let sig = plane_wave(&p, 2, 70.0, 20.0, Normalization::N3D);
+    let s = bed_scene(dir.path(), "amb.wav", "(order: 2, normalization: N3D)").unwrap();
+    let mix = render(&s, "5.1").unwrap();
+    let layout = Layout::resolve("5.1").unwrap();
+    let comps = acn_components(2);
+    let d = AllRad::new(&layout)
+        .unwrap()
+        .design(
+            &HoaFormat {
+                components: comps.clone(),
+                normalization: Normalization::N3D,
+            },
+            false,
+        )
+        .unwrap();
+    let enc = encode(&comps, 70.0, 20.0, Normalization::N3D);
+    let mut worst = 0.0f64;
+    for (c, row) in d.iter().enumerate() {
+        let g: f64 = row.iter().zip(&enc).map(|(a, b)| a * b).sum();
+        for (i, &x) in mix[c].iter().enumerate() {
+            worst = worst.max((x as f64 - g * sig[i] as f64).abs());
+        }
+    }
+    assert!(worst < 1e-6, "{worst}");
+    assert_eq!(mix[0].len(), sig.len());
+}
+
+#[test]
+fn ambisonics_bed_errors_name_the_bed() {
+    let dir = tempfile::tempdir().unwrap();
+    plane_wave(&dir.path().join("o1.wav"), 1, 0.0, 0.0, Normalization::SN3D);
+    // Four channels, order 2 asks for nine.
+    let s = bed_scene(dir.path(), "o1.wav", "(order: 2)").unwrap();
+    let e = render(&s, "5.1").unwrap_err().to_string();
+    assert!(
+        e.contains("bed 1 ('amb')") && e.contains("4 channels") && e.contains("(2+1)^2 = 9"),
+        "{e}"
+    );
+    // Layout and ambisonics together, neither, FuMa past order 3, an unknown normalisation.
+    let base = "Scene(sample_rate: 48000, beds: [Bed(name: \"amb\", source: File(path: \"o1.wav\")";
+    let e = Scene::parse(
+        &format!("{base}, layout: \"5.1\", ambisonics: (order: 1))])"),
+        "hoa.ron",
+        dir.path(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("bed 1 ('amb').layout") && e.contains("not both"),
+        "{e}"
+    );
+    let e = Scene::parse(&format!("{base})])"), "hoa.ron", dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bed 1 ('amb')") && e.contains("ambisonics"),
+        "{e}"
+    );
+    let e = bed_scene(dir.path(), "o1.wav", "(order: 4, normalization: FuMa)")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("ambisonics.order") && e.contains("FuMa"), "{e}");
+    let e = bed_scene(dir.path(), "o1.wav", "(order: 1, normalization: ambiX)")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hoa.ron:1:") && e.contains("ambiX"), "{e}");
+}
+
+#[test]
+fn channel_beds_still_need_no_ambisonics_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Scene::parse(
+        "Scene(sample_rate: 48000, duration: 0.1, beds: [Bed(name: \"b\", source: Generator(PinkNoise()), layout: \"5.1\")])",
+        "b.ron",
+        dir.path(),
+    )
+    .unwrap();
+    let mix = render(&s, "stereo").unwrap();
+    assert!(mix[0].iter().any(|&x| x != 0.0));
+}
