@@ -75,7 +75,8 @@ pub fn hoa_items(m: &AdmMaster, warnings: &mut Warnings) -> Result<Vec<HoaItem>>
     let origin = m.path.display().to_string();
     let adm = &m.adm;
     // Group the HOA tracks by (object, root pack), in order of first appearance.
-    let mut groups: Vec<((Option<String>, String), Vec<&Item>)> = Vec::new();
+    type Key = (Option<String>, String);
+    let mut groups: Vec<(Key, Vec<&Item>)> = Vec::new();
     for it in m.items.iter().filter(|i| i.type_def == TypeDef::Hoa) {
         let root = it
             .packs

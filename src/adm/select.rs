@@ -828,6 +828,12 @@ impl AdmMaster {
             if h.gain == 0.0 || h.end.is_some_and(|e| e <= h.start) {
                 continue;
             }
+            if h.gain < 0.0 {
+                return Err(Error::Unsupported(format!(
+                    "{origin}: {}: a negative gain on an HOA item is not supported",
+                    h.pack
+                )));
+            }
             let group = self.group_of(h.content.as_deref());
             let name = match h.object.as_deref().and_then(|o| self.adm.object(o)) {
                 Some(o) if !o.name.is_empty() => format!("{} {} ({})", o.id, o.name, h.pack),
@@ -851,12 +857,6 @@ impl AdmMaster {
                 mute: false,
                 eq: Vec::new(),
             });
-            if h.gain < 0.0 {
-                return Err(Error::Unsupported(format!(
-                    "{origin}: {}: a negative gain on an HOA item is not supported",
-                    h.pack
-                )));
-            }
         }
         check_strict(&origin, &warnings, self.strict)?;
         let frames = self.audio.frames.unwrap_or(0);
