@@ -164,3 +164,37 @@ fn channel_beds_still_need_no_ambisonics_field() {
     let mix = render(&s, "stereo").unwrap();
     assert!(mix[0].iter().any(|&x| x != 0.0));
 }
+
+#[test]
+fn an_hoa_master_renders_bit_identically_for_any_thread_count() {
+    let input =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/adm/hoa_order3_n3d_custom.wav");
+    let (scene, _) =
+        mixstage::adm::open_scene(&input, &mixstage::adm::AdmOptions::default()).unwrap();
+    assert_eq!(scene.beds.len(), 1, "one HOA item");
+    assert_eq!(
+        scene.beds[0]
+            .ambisonics
+            .as_ref()
+            .unwrap()
+            .components()
+            .len(),
+        16
+    );
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| render(&scene, "22.2").unwrap())
+    };
+    let bits = |v: Vec<Vec<f32>>| {
+        v.into_iter()
+            .flatten()
+            .map(f32::to_bits)
+            .collect::<Vec<_>>()
+    };
+    let one = bits(run(1));
+    assert!(one.iter().any(|&b| b != 0));
+    assert_eq!(one, bits(run(5)));
+}
