@@ -514,6 +514,29 @@ def case_hoa():
     write_adm(path, b.adm, tracks(300, n, 4, level_db=-22.0))
     render_all(path, "HOA order 1 SN3D, common-definition pack AP_00040001 (AC_00040001..4, ACN 0-3), "
                      "independent noise/sines on W, Y, Z, X")
+    # 1b. Order 3 SN3D from the common definitions: AP_00040003 nests AP_00040002, which nests
+    #     AP_00040001; the item holds the 16 channels of all three.
+    path = os.path.join(OUT, "hoa_order3_sn3d_common_nested.wav")
+    b = new_builder("hoa order 3 common nested", common_definitions=True)
+    pack = b.adm["AP_00040003"]
+    b.create_object(audioObjectName="ambience hoa3", audioPackFormats=[pack])
+    chans = []
+
+    def walk(p):
+        for sub in p.audioPackFormats:
+            walk(sub)
+        for cf in p.audioChannelFormats:
+            if cf not in chans:
+                chans.append(cf)
+
+    walk(pack)
+    assert len(chans) == 16
+    for i, cf in enumerate(chans):
+        tf = b.adm["AT_%s_01" % cf.id[3:]]
+        b.create_track_uid(trackIndex=i + 1, audioTrackFormat=tf, audioPackFormat=pack)
+    write_adm(path, b.adm, tracks(310, n, 16, level_db=-30.0))
+    render_all(path, "HOA order 3 SN3D, common-definition pack AP_00040003 (nesting AP_00040002 and AP_00040001), "
+                     "16 tracks, the chna naming the root pack")
     # 2. Order 3 N3D, custom pack with the normalisation on the pack; channels in a shuffled
     #    (non-ACN) order.
     path = os.path.join(OUT, "hoa_order3_n3d_custom.wav")
