@@ -7,11 +7,13 @@ Run from the repository root with the venv that has ear 2.1.0:
 
 Writes tests/data/bs2127/hoa_decoders.json: for each layout (0+2+0, 0+5+0, 4+7+0, 9+10+3)
 its channel names in ear's order (LFE included; ear gives LFE channels nothing), and for
-each case (full orders 1, 2 and 3 in ACN order with SN3D, N3D and FuMa; a mixed-order set;
-no max-rE: the reference's default design has none, and its max-rE option indexes the
-weights by order twice, `a_n[n][n]`, so it is not a reference for that) the decoder matrix with one row per channel of the layout and one column
-per HOA channel, as `ear.core.scenebased.design.HOADecoderDesign(...).design(...)` returns it
-(on the layout without its LFE channels; the LFE rows written here are zeros).
+each case (full orders 1, 2 and 3 in ACN order with SN3D, N3D and FuMa; a mixed-order set in a
+shuffled channel order) the decoder matrix, one row per channel of the layout and one column per
+HOA channel, as `ear.core.scenebased.design.HOADecoderDesign(layout.without_lfe).design(...)`
+returns it (the LFE rows written here are zeros).
+
+No max-rE case: the reference's default design has none, and its maxRE option indexes the
+weights by order twice (`a_n[n][n]`), so it is no reference for max-rE.
 """
 
 import json
