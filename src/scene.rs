@@ -296,11 +296,14 @@ pub struct Timeline {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ambisonics {
-    /// The (full) order: the file has `(order + 1)^2` channels in ACN order.
+    /// The (full) order: the file has `(order + 1)^2` channels.
     pub order: u32,
     /// The normalisation (default SN3D: ACN + SN3D is ambiX).
     #[serde(default)]
     pub normalization: crate::panner::hoa::Normalization,
+    /// The channel order (default ACN; FuMa for `.amb` B-format files, up to order 3).
+    #[serde(default)]
+    pub channel_order: crate::panner::hoa::ChannelOrder,
     /// The order and degree of each channel when they are not the full order in ACN
     /// order (ADM HOA items); empty in RON scenes.
     #[serde(skip)]
@@ -311,7 +314,9 @@ impl Ambisonics {
     /// The `(order, degree)` of each channel, in channel order.
     pub fn components(&self) -> Vec<(u32, i32)> {
         if self.components.is_empty() {
-            crate::panner::hoa::acn_components(self.order)
+            self.channel_order
+                .components(self.order)
+                .unwrap_or_else(|| crate::panner::hoa::acn_components(self.order))
         } else {
             self.components.clone()
         }
@@ -606,6 +611,15 @@ impl Scene {
                     ))
                 }
                 (None, Some(a)) => {
+                    if a.channel_order.components(a.order).is_none() {
+                        return Err(bad(
+                            format!("{at}.ambisonics.channel_order"),
+                            format!(
+                                "FuMa channel order is defined up to order 3, not {}",
+                                a.order
+                            ),
+                        ));
+                    }
                     let max = a
                         .normalization
                         .max_order()

@@ -849,6 +849,7 @@ impl AdmMaster {
                 ambisonics: Some(scene::Ambisonics {
                     order,
                     normalization: h.format.normalization,
+                    channel_order: Default::default(),
                     components: h.format.components,
                 }),
                 span: Some((h.start, h.end)),

@@ -153,6 +153,51 @@ pub fn acn_components(order: u32) -> Vec<(u32, i32)> {
         .collect()
 }
 
+/// The channel order of a set of full-order Ambisonics signals in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum ChannelOrder {
+    /// Ambisonics Channel Number order (ambiX and every modern tool).
+    #[default]
+    ACN,
+    /// Furse-Malham order (`.amb` B-format files): W X Y Z R S T U V K L M N O P Q, up to
+    /// order 3.
+    FuMa,
+}
+
+/// `(order, degree)` of the FuMa channels W X Y Z R S T U V K L M N O P Q.
+const FUMA_ORDER: [(u32, i32); 16] = [
+    (0, 0),
+    (1, 1),
+    (1, -1),
+    (1, 0),
+    (2, 0),
+    (2, 1),
+    (2, -1),
+    (2, 2),
+    (2, -2),
+    (3, 0),
+    (3, 1),
+    (3, -1),
+    (3, 2),
+    (3, -2),
+    (3, 3),
+    (3, -3),
+];
+
+impl ChannelOrder {
+    /// The components of full order `order` in this channel order (None for FuMa past
+    /// order 3).
+    pub fn components(self, order: u32) -> Option<Vec<(u32, i32)>> {
+        match self {
+            ChannelOrder::ACN => Some(acn_components(order)),
+            ChannelOrder::FuMa if order <= 3 => {
+                Some(FUMA_ORDER[..((order + 1) * (order + 1)) as usize].to_vec())
+            }
+            ChannelOrder::FuMa => None,
+        }
+    }
+}
+
 /// BS.2127's approximate max-rE weights per order `0..=max_order` (Zotter and Frank 2012):
 /// `P_n(cos(137.9 deg / (N + 1.51)))`.
 pub fn max_re_weights(max_order: u32) -> Vec<f64> {
@@ -185,6 +230,25 @@ mod tests {
         }
         assert_eq!(from_acn(3), (1, 1));
         assert_eq!(from_acn(4), (2, -2));
+    }
+
+    #[test]
+    fn fuma_order_holds_every_component_once() {
+        let mut c = ChannelOrder::FuMa.components(3).unwrap();
+        c.sort();
+        let mut a = acn_components(3);
+        a.sort();
+        assert_eq!(c, a);
+        assert!(ChannelOrder::FuMa.components(4).is_none());
+        // X is the front, Y the left.
+        let g = encode(
+            &ChannelOrder::FuMa.components(1).unwrap(),
+            0.0,
+            0.0,
+            Normalization::FuMa,
+        );
+        assert!((g[1] - 1.0).abs() < 1e-15 && g[2].abs() < 1e-15);
+        assert!((g[0] - 1.0 / 2f64.sqrt()).abs() < 1e-15);
     }
 
     #[test]
