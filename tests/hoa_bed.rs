@@ -254,3 +254,68 @@ fn a_fuma_ordered_file_renders_as_its_acn_twin() {
         "{e}"
     );
 }
+
+#[test]
+fn an_amb_b_format_file_is_read() {
+    // A first-order .amb file: WAVE_FORMAT_EXTENSIBLE with the Ambisonic B-format PCM
+    // sub-format GUID, channels W X Y Z (FuMa), 16-bit. A plane wave from the front.
+    let dir = tempfile::tempdir().unwrap();
+    let frames = 2400usize;
+    let g = encode(
+        &mixstage::panner::hoa::ChannelOrder::FuMa
+            .components(1)
+            .unwrap(),
+        0.0,
+        0.0,
+        Normalization::FuMa,
+    );
+    let mut data = Vec::new();
+    for i in 0..frames {
+        for &k in &g {
+            let x = 0.2 * (i as f64 * 0.05).sin() * k;
+            data.extend(((x * 32767.0) as i16).to_le_bytes());
+        }
+    }
+    let mut fmt = Vec::new();
+    fmt.extend(0xFFFEu16.to_le_bytes());
+    fmt.extend(4u16.to_le_bytes());
+    fmt.extend(48000u32.to_le_bytes());
+    fmt.extend((48000u32 * 8).to_le_bytes());
+    fmt.extend(8u16.to_le_bytes());
+    fmt.extend(16u16.to_le_bytes());
+    fmt.extend(22u16.to_le_bytes());
+    fmt.extend(16u16.to_le_bytes());
+    fmt.extend(0u32.to_le_bytes());
+    fmt.extend(1u32.to_le_bytes());
+    fmt.extend([
+        0x21, 0x07, 0xD3, 0x11, 0x86, 0x44, 0xC8, 0xC1, 0xCA, 0, 0, 0,
+    ]);
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend((fmt.len() as u32).to_le_bytes());
+    body.extend(&fmt);
+    body.extend(b"data");
+    body.extend((data.len() as u32).to_le_bytes());
+    body.extend(&data);
+    let mut file = b"RIFF".to_vec();
+    file.extend((body.len() as u32).to_le_bytes());
+    file.extend(body);
+    std::fs::write(dir.path().join("front.amb"), file).unwrap();
+    let s = bed_scene(
+        dir.path(),
+        "front.amb",
+        "(order: 1, normalization: FuMa, channel_order: FuMa)",
+    )
+    .unwrap();
+    let mix = render(&s, "5.1").unwrap();
+    let layout = Layout::resolve("5.1").unwrap();
+    let levels: Vec<f64> = mix.iter().map(|c| rms(c)).collect();
+    // First order is broad: the three front speakers play (left and right alike), the
+    // surrounds hardly at all.
+    let at = |l: &str| levels[layout.channel_index(l).unwrap()];
+    let front = at("M+000").min(at("M+030")).min(at("M-030"));
+    assert!(front > 10.0 * at("M+110").max(at("M-110")), "{levels:?}");
+    assert!(
+        (at("M+030") - at("M-030")).abs() < 1e-3 * at("M+030"),
+        "{levels:?}"
+    );
+}
