@@ -8,6 +8,7 @@
 //! ear-utils make_test_bwf -i $D/tracks.wav -m $D/meta.yaml $D/master.wav
 //! cargo bench --bench adm                  # floor and render, median of --reps (default 5)
 //! cargo bench --bench adm -- --ear         # also time ear-render (on PATH) once
+//! cargo bench --bench adm -- --master M.wav --layout 9+10+3 --ear   # any master, any layout
 //! ```
 //!
 //! The *floor* is what any render of the input must do: decode the same input block by block
@@ -29,13 +30,14 @@ use mixstage::render::{render_to_files, RenderOptions, BLOCK};
 use mixstage::scene::{Scene, Source};
 use mixstage::Layout;
 
-/// Reads `inputs` block by block (all at the same pace) and writes a 12-channel f32 file.
-fn floor(inputs: &[PathBuf], frames: u64, out: &Path) {
+/// Reads `inputs` block by block (all at the same pace) and writes a `channels`-channel f32
+/// file.
+fn floor(inputs: &[PathBuf], frames: u64, out: &Path, channels: usize) {
     let mut readers: Vec<_> = inputs.iter().map(|p| open_audio(p).unwrap()).collect();
     let rate = readers[0].info().sample_rate;
-    let mut w = WavWriter::create(out, rate, 12, SampleFormat::F32, 0).unwrap();
+    let mut w = WavWriter::create(out, rate, channels, SampleFormat::F32, 0).unwrap();
     let mut buf = Vec::new();
-    let mut outbuf = vec![0f32; BLOCK * 12];
+    let mut outbuf = vec![0f32; BLOCK * channels];
     let mut done = 0u64;
     while done < frames {
         let n = (BLOCK as u64).min(frames - done) as usize;
@@ -45,7 +47,7 @@ fn floor(inputs: &[PathBuf], frames: u64, out: &Path) {
             // Keep the decoded samples observable so the reads are not optimised away.
             outbuf[0] += buf[..got].iter().sum::<f32>() * 1e-30;
         }
-        w.write(&outbuf[..n * 12]).unwrap();
+        w.write(&outbuf[..n * channels]).unwrap();
         done += n as u64;
     }
     w.finalize(rate, 0).unwrap();
@@ -77,15 +79,15 @@ fn floor_inputs(input: &Path, scene: &Scene) -> Vec<PathBuf> {
         .collect()
 }
 
-fn child(mode: &str, input: &Path, out: &Path) {
+fn child(mode: &str, input: &Path, out: &Path, layout: &str) {
     let start = Instant::now();
     let scene = load(input);
-    let layout = Layout::resolve("7.1.4").unwrap();
+    let layout = Layout::resolve(layout).unwrap();
     if mode == "floor" {
         let frames = mixstage::render::Renderer::new(&scene, &layout, &RenderOptions::default())
             .unwrap()
             .remaining();
-        floor(&floor_inputs(input, &scene), frames, out);
+        floor(&floor_inputs(input, &scene), frames, out, layout.channels());
     } else {
         let opts = RenderOptions::default();
         render_to_files(
@@ -123,9 +125,9 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Runs one measurement in a child process: (wall seconds, peak KiB, CPU seconds).
-fn measure(mode: &str, input: &Path, out: &Path) -> (f64, f64, f64) {
+fn measure(mode: &str, input: &Path, out: &Path, layout: &str) -> (f64, f64, f64) {
     let o = Command::new(std::env::current_exe().unwrap())
-        .args(["--child", mode, "--input"])
+        .args(["--child", mode, "--layout", layout, "--input"])
         .arg(input)
         .arg("--out")
         .arg(out)
@@ -148,10 +150,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let get = |name: &str| common::arg(&args, name);
+    let layout = get("--layout").unwrap_or_else(|| "7.1.4".to_string());
     if let Some(mode) = get("--child") {
         let input = PathBuf::from(get("--input").unwrap());
         let out = PathBuf::from(get("--out").unwrap());
-        child(&mode, &input, &out);
+        child(&mode, &input, &out, &layout);
         return;
     }
     let benching = args.iter().any(|a| a == "--bench");
@@ -159,7 +162,10 @@ fn main() {
     let dir = get("--dir")
         .map(PathBuf::from)
         .unwrap_or_else(|| common::data_dir().join("adm"));
-    let (inputs, reps): (Vec<PathBuf>, usize) = if benching {
+    let (inputs, reps): (Vec<PathBuf>, usize) = if let Some(m) = get("--master") {
+        let reps = get("--reps").map(|r| r.parse().unwrap()).unwrap_or(5);
+        (vec![PathBuf::from(m)], reps)
+    } else if benching {
         let master = dir.join("master.wav");
         if !master.exists() {
             eprintln!(
@@ -175,8 +181,9 @@ fn main() {
         (vec![root.join("tests/data/adm/own/dialogue_music.wav")], 1)
     };
     let out_dir = common::data_dir();
+    let channels = Layout::resolve(&layout).unwrap().channels();
     println!(
-        "adm benchmark: onto 7.1.4 (12 ch, f32), {} threads, median of {reps}",
+        "adm benchmark: onto {layout} ({channels} ch, f32), {} threads, median of {reps}",
         rayon::current_num_threads()
     );
     println!(
@@ -188,7 +195,7 @@ fn main() {
         let scene = load(input);
         let seconds = mixstage::render::Renderer::new(
             &scene,
-            &Layout::resolve("7.1.4").unwrap(),
+            &Layout::resolve(&layout).unwrap(),
             &RenderOptions::default(),
         )
         .unwrap()
@@ -197,10 +204,10 @@ fn main() {
         let (mut fl, mut re, mut mem) = (Vec::new(), Vec::new(), 0f64);
         let (mut fcpu, mut rcpu) = (Vec::new(), Vec::new());
         for _ in 0..reps {
-            let (w, _, c) = measure("floor", input, &out);
+            let (w, _, c) = measure("floor", input, &out, &layout);
             fl.push(w);
             fcpu.push(c);
-            let (w, m, c) = measure("render", input, &out);
+            let (w, m, c) = measure("render", input, &out, &layout);
             re.push(w);
             rcpu.push(c);
             mem = mem.max(m);
@@ -221,8 +228,13 @@ fn main() {
         if args.iter().any(|a| a == "--ear") && mixstage::adm::is_wav(input) {
             let ear_out = out_dir.join("adm-bench-ear.wav");
             let t = Instant::now();
+            let ear_layout = if layout == "7.1.4" {
+                "4+7+0"
+            } else {
+                layout.as_str()
+            };
             let st = Command::new("ear-render")
-                .args(["-s", "4+7+0"])
+                .args(["-s", ear_layout])
                 .arg(input)
                 .arg(&ear_out)
                 .status();
@@ -230,7 +242,7 @@ fn main() {
             let _ = std::fs::remove_file(&ear_out);
             match st {
                 Ok(s) if s.success() => println!(
-                    "{:<12} ear-render -s 4+7+0: {e:.2} s; mixstage is {:.0}x faster",
+                    "{:<12} ear-render -s {ear_layout}: {e:.2} s; mixstage is {:.0}x faster",
                     "",
                     e / r
                 ),

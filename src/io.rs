@@ -120,6 +120,13 @@ const GUID_TAIL: [u8; 12] = [
     0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
 ];
 
+/// The tail of the Ambisonic B-format sub-format GUIDs (`.amb` files:
+/// `00000001-0721-11D3-8644-C8C1CA000000` for PCM, `00000003-...` for IEEE float); the
+/// samples are plain PCM or float, in FuMa channel order.
+const AMB_GUID_TAIL: [u8; 12] = [
+    0x21, 0x07, 0xD3, 0x11, 0x86, 0x44, 0xC8, 0xC1, 0xCA, 0x00, 0x00, 0x00,
+];
+
 impl WavReader {
     /// Opens a WAV, RF64 or BW64 file and reads its header.
     pub fn open(path: &Path) -> Result<WavReader> {
@@ -282,9 +289,9 @@ fn parse_fmt(b: &[u8]) -> std::result::Result<FmtInfo, String> {
         if m != 0 {
             mask = Some(m);
         }
-        if b[28..40] != GUID_TAIL {
+        if b[28..40] != GUID_TAIL && b[28..40] != AMB_GUID_TAIL {
             return Err(
-                "unsupported WAVE_FORMAT_EXTENSIBLE sub-format GUID (expected PCM or IEEE float)"
+                "unsupported WAVE_FORMAT_EXTENSIBLE sub-format GUID (expected PCM or IEEE float, or their Ambisonic B-format forms)"
                     .into(),
             );
         }

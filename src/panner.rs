@@ -34,11 +34,13 @@
 
 pub mod allo_extent;
 pub mod allocentric;
+pub mod allrad;
 pub mod channel_lock;
 pub mod conversion;
 pub mod divergence;
 pub mod extent;
 pub mod gain_calc;
+pub mod hoa;
 pub mod object;
 pub mod screen;
 pub mod zone;

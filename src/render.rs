@@ -45,6 +45,19 @@ struct Master {
 }
 
 impl Master {
+    /// The slot of master track `index` (0-based), added if new.
+    fn slot(&mut self, index: usize) -> usize {
+        match self.tracks.iter().position(|&t| t == index) {
+            Some(s) => s,
+            None => {
+                self.tracks.push(index);
+                self.planar.push(vec![0.0; BLOCK]);
+                self.next.push(vec![0.0; BLOCK]);
+                self.tracks.len() - 1
+            }
+        }
+    }
+
     /// Makes the next `n` frames the current block (read now unless already read ahead).
     fn advance(&mut self, n: usize) -> Result<()> {
         match self.ahead.take() {
@@ -149,6 +162,8 @@ enum Signal {
     Generators(Vec<GeneratorState>),
     /// A track of the scene's master file, by its slot in [`Master::planar`].
     Track(usize),
+    /// Several tracks of the master file (an ADM HOA item), by their slots.
+    Tracks(Vec<usize>),
 }
 
 impl Signal {
@@ -158,6 +173,13 @@ impl Signal {
             Signal::Track(slot) => {
                 let n = out[0].len();
                 out[0].copy_from_slice(&shared[*slot][..n]);
+                Ok(())
+            }
+            Signal::Tracks(slots) => {
+                for (o, slot) in out.iter_mut().zip(slots.iter()) {
+                    let n = o.len();
+                    o.copy_from_slice(&shared[*slot][..n]);
+                }
                 Ok(())
             }
             Signal::Generators(g) => {
@@ -180,10 +202,13 @@ enum Kind {
     /// An item of an ADM master: BS.2127 metadata blocks, gains per block.
     Timeline(Box<TimelineState>),
     Bed {
-        /// gains[out][in] from the bed's layout to the output layout.
+        /// gains[out][in] from the bed's layout (or its Ambisonics channels: the decoder)
+        /// to the output layout.
         matrix: Vec<Vec<f64>>,
         /// The bed mixed onto the output channels (planar).
         out: Vec<Vec<f32>>,
+        /// The frames it plays, `[first, last)` (None: all; `last` None: to the end).
+        span: Option<(u64, Option<u64>)>,
     },
 }
 
@@ -432,6 +457,11 @@ impl Renderer {
                 Source::Generator(gen) => {
                     Signal::Generators(vec![GeneratorState::new(gen, rate, i as u64)])
                 }
+                Source::Tracks { .. } => {
+                    return Err(Error::Invalid(format!(
+                        "{at}: an object is mono; several master tracks are for an HOA bed"
+                    )))
+                }
                 Source::Track { index } => {
                     let m = master.as_mut().ok_or_else(|| {
                         Error::Invalid(format!(
@@ -448,16 +478,7 @@ impl Renderer {
                     }
                     any_file = true;
                     longest = longest.max(m.src.info().frames.unwrap_or(0));
-                    let slot = match m.tracks.iter().position(|t| t == index) {
-                        Some(s) => s,
-                        None => {
-                            m.tracks.push(*index);
-                            m.planar.push(vec![0.0; BLOCK]);
-                            m.next.push(vec![0.0; BLOCK]);
-                            m.tracks.len() - 1
-                        }
-                    };
-                    Signal::Track(slot)
+                    Signal::Track(m.slot(*index))
                 }
             };
             if let Some(tl) = &ob.timeline {
@@ -535,25 +556,78 @@ impl Renderer {
                 carried: None,
             });
         }
+        // HOA decoders, designed once per render for each format its beds use.
+        let mut allrad: Option<crate::panner::allrad::AllRad> = None;
+        let mut decoders: Vec<(crate::panner::allrad::HoaFormat, Vec<Vec<f64>>)> = Vec::new();
         for (i, bed) in scene.beds.iter().enumerate() {
             let g = group_name(&bed.group);
             let at = format!("{}: bed {} ('{}')", scene.origin, i + 1, bed.name);
             if bed.mute || !opts.groups.admits(g) {
                 continue;
             }
-            let bed_layout = Layout::resolve(&bed.layout)
-                .map_err(|e| Error::Invalid(format!("{at}.layout: {e}")))?;
-            let n_in = bed_layout.channels();
+            // The bed's input channels, which of them are LFE (silent for generators), and
+            // its matrix onto the output layout.
+            let (n_in, in_lfe, matrix, what) = match (&bed.ambisonics, &bed.layout) {
+                (Some(amb), _) => {
+                    let format = crate::panner::allrad::HoaFormat {
+                        components: amb.components(),
+                        normalization: amb.normalization,
+                    };
+                    format
+                        .check()
+                        .map_err(|e| Error::Invalid(format!("{at}.ambisonics: {e}")))?;
+                    let matrix = match decoders.iter().find(|(f, _)| *f == format) {
+                        Some((_, m)) => m.clone(),
+                        None => {
+                            if allrad.is_none() {
+                                allrad = Some(crate::panner::allrad::AllRad::new(layout)?);
+                            }
+                            let m = allrad
+                                .as_ref()
+                                .expect("just made")
+                                .design(&format, false)
+                                .map_err(|e| Error::Invalid(format!("{at}.ambisonics: {e}")))?;
+                            decoders.push((format.clone(), m.clone()));
+                            m
+                        }
+                    };
+                    let n = format.components.len();
+                    let what = if amb.components.is_empty() {
+                        format!(
+                            "an order-{} Ambisonics bed needs ({}+1)^2 = {n}",
+                            amb.order, amb.order
+                        )
+                    } else {
+                        format!("its HOA format has {n}")
+                    };
+                    // W (ACN 0) alone carries a generator's signal.
+                    let in_lfe = format.components.iter().map(|c| *c != (0, 0)).collect();
+                    (n, in_lfe, matrix, what)
+                }
+                (None, Some(name)) => {
+                    let bed_layout = Layout::resolve(name)
+                        .map_err(|e| Error::Invalid(format!("{at}.layout: {e}")))?;
+                    let n = bed_layout.channels();
+                    let what = format!("layout '{}' has {n}", bed_layout.name);
+                    let in_lfe = bed_layout.speakers.iter().map(|s| s.lfe).collect();
+                    (n, in_lfe, bed_matrix(&bed_layout, layout)?, what)
+                }
+                (None, None) => {
+                    return Err(Error::Invalid(format!(
+                        "{at}: a bed needs `layout` or `ambisonics`"
+                    )))
+                }
+            };
+            let in_lfe: Vec<bool> = in_lfe;
             let signal = match &bed.source {
                 Source::File { path, .. } => {
                     let p = scene.resolve_path(path);
                     let file = FileSource::open(&p, rate, &at)?;
                     if file.channels() != n_in {
                         return Err(Error::Invalid(format!(
-                            "{at}: {} has {} channels but layout '{}' has {n_in}",
+                            "{at}: {} has {} channels but {what}",
                             p.display(),
                             file.channels(),
-                            bed_layout.name
                         )));
                     }
                     any_file = true;
@@ -565,16 +639,39 @@ impl Renderer {
                 }
                 Source::Track { .. } => {
                     return Err(Error::Invalid(format!(
-                        "{at}: a bed cannot read a master track"
+                        "{at}: a bed cannot read a single master track"
                     )))
                 }
+                Source::Tracks { indices } => {
+                    let m = master.as_mut().ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "{at}: a track source needs the scene's master file"
+                        ))
+                    })?;
+                    let ch = m.src.info().channels;
+                    if indices.len() != n_in {
+                        return Err(Error::Invalid(format!(
+                            "{at}: {} tracks but {what}",
+                            indices.len()
+                        )));
+                    }
+                    if let Some(t) = indices.iter().find(|&&t| t >= ch) {
+                        return Err(Error::Invalid(format!(
+                            "{at}: track {} does not exist in {} ({ch} channels)",
+                            t + 1,
+                            m.path.display()
+                        )));
+                    }
+                    any_file = true;
+                    longest = longest.max(m.src.info().frames.unwrap_or(0));
+                    Signal::Tracks(indices.iter().map(|&t| m.slot(t)).collect())
+                }
                 Source::Generator(gen) => Signal::Generators(
-                    bed_layout
-                        .speakers
+                    in_lfe
                         .iter()
                         .enumerate()
-                        .map(|(c, s)| {
-                            let kind = if s.lfe {
+                        .map(|(c, &lfe)| {
+                            let kind = if lfe {
                                 scene::Generator::Silence
                             } else {
                                 gen.clone()
@@ -584,6 +681,12 @@ impl Renderer {
                         .collect(),
                 ),
             };
+            let span = bed.span.map(|(s, e)| {
+                (
+                    s.ceil_samples(rate).max(0) as u64,
+                    e.map(|e| e.ceil_samples(rate).max(0) as u64),
+                )
+            });
             signals.push(signal);
             members.push(Member {
                 origin: Origin::Bed(i),
@@ -594,8 +697,9 @@ impl Renderer {
                 static_gain: db_to_gain(bed.gain_db + scene.master_gain_db),
                 gain_keys: bed.gain.clone(),
                 kind: Kind::Bed {
-                    matrix: bed_matrix(&bed_layout, layout)?,
+                    matrix,
                     out: vec![vec![0.0; BLOCK]; channels],
+                    span,
                 },
                 points: Vec::new(),
                 bounds: Vec::new(),
@@ -849,16 +953,29 @@ impl Renderer {
                         }
                         m.carried = Some(last);
                     }
-                    Kind::Bed { matrix, out } => {
+                    Kind::Bed { matrix, out, span } => {
                         let a0 = m.carried.take().map(|c| c.1).unwrap_or_else(|| amp_at(t0));
                         let a1 = amp_at(t1);
                         m.carried = Some((Vec::new(), a1));
+                        // The frames of this block the bed plays.
+                        let (lo, hi) = match *span {
+                            None => (0, n),
+                            Some((first, last)) => {
+                                let end = pos + n as u64;
+                                let lo = first.clamp(pos, end) - pos;
+                                let hi = last.unwrap_or(end).clamp(pos, end) - pos;
+                                (lo as usize, (hi as usize).max(lo as usize))
+                            }
+                        };
                         for (o, row) in out.iter_mut().zip(matrix.iter()) {
                             o.resize(n, 0.0);
                             o.iter_mut().for_each(|x| *x = 0.0);
+                            if lo == hi {
+                                continue;
+                            }
                             for (inp, &g) in m.buf.iter().zip(row.iter()) {
                                 if g != 0.0 {
-                                    for (x, &s) in o.iter_mut().zip(inp.iter()) {
+                                    for (x, &s) in o[lo..hi].iter_mut().zip(inp[lo..hi].iter()) {
                                         *x += (g as f32) * s;
                                     }
                                 }

@@ -102,6 +102,13 @@ pub enum Source {
         /// 0-based track (channel) of the master file.
         index: usize,
     },
+    /// Several tracks (0-based) of the scene's master file, one per bed channel: how an ADM
+    /// master's HOA items read their audio. Not written in RON scenes.
+    #[serde(skip)]
+    Tracks {
+        /// 0-based tracks of the master file, in the bed's channel order.
+        indices: Vec<usize>,
+    },
 }
 
 /// A position keyframe: polar (`az`, `el`, `distance`) or Cartesian (`x`, `y`, `z`).
@@ -285,7 +292,42 @@ pub struct Timeline {
     pub blocks: Vec<MetaBlock>,
 }
 
-/// A channel bed: a multichannel source mixed for a given layout.
+/// The format of an Ambisonics (scene-based, HOA) bed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ambisonics {
+    /// The (full) order: the file has `(order + 1)^2` channels.
+    pub order: u32,
+    /// The normalisation (default SN3D: ACN + SN3D is ambiX).
+    #[serde(default)]
+    pub normalization: crate::panner::hoa::Normalization,
+    /// The channel order (default ACN; FuMa for `.amb` B-format files, up to order 3).
+    #[serde(default)]
+    pub channel_order: crate::panner::hoa::ChannelOrder,
+    /// The order and degree of each channel when they are not the full order in ACN
+    /// order (ADM HOA items); empty in RON scenes.
+    #[serde(skip)]
+    pub components: Vec<(u32, i32)>,
+}
+
+impl Ambisonics {
+    /// The `(order, degree)` of each channel, in channel order.
+    pub fn components(&self) -> Vec<(u32, i32)> {
+        if self.components.is_empty() {
+            self.channel_order
+                .components(self.order)
+                .unwrap_or_else(|| crate::panner::hoa::acn_components(self.order))
+        } else {
+            self.components.clone()
+        }
+    }
+}
+
+/// The highest order a RON Ambisonics bed may give.
+pub const MAX_AMBISONICS_ORDER: u32 = 7;
+
+/// A channel bed: a multichannel source mixed for a given layout, or an Ambisonics (HOA)
+/// recording decoded to the output layout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bed {
@@ -294,11 +336,22 @@ pub struct Bed {
     /// The stem it belongs to.
     #[serde(default)]
     pub group: Option<String>,
-    /// The audio: a file with the layout's channel count, or a generator (same signal on
-    /// every non-LFE channel, decorrelated for noise).
+    /// The audio: a file with the layout's channel count (or `(order + 1)^2` for an
+    /// Ambisonics bed), or a generator (same signal on every non-LFE channel, decorrelated
+    /// for noise; an Ambisonics bed gets it on W alone, an omnidirectional source).
     pub source: Source,
-    /// The layout the bed was mixed for (a built-in name or a layout file path).
-    pub layout: String,
+    /// The layout the bed was mixed for (a built-in name or a layout file path); leave it
+    /// out for an Ambisonics bed.
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// An Ambisonics (HOA) bed: its order and normalisation, ACN channel order. It is
+    /// decoded with BS.2127's AllRAD decoder for the output layout.
+    #[serde(default)]
+    pub ambisonics: Option<Ambisonics>,
+    /// When the bed plays (ADM HOA items: the object's start and end, or the block's):
+    /// silent before the start and from the end on; None: always. Not written in RON.
+    #[serde(skip)]
+    pub span: Option<(Time, Option<Time>)>,
     /// Static gain in dB.
     #[serde(default)]
     pub gain_db: f64,
@@ -544,6 +597,51 @@ impl Scene {
                     "a bed uses every channel of its file; `channel` is for objects".into(),
                 ));
             }
+            match (&bed.layout, &bed.ambisonics) {
+                (Some(_), Some(_)) => {
+                    return Err(bad(
+                        format!("{at}.layout"),
+                        "an Ambisonics bed is decoded to the output layout: give `layout` or `ambisonics`, not both".into(),
+                    ))
+                }
+                (None, None) => {
+                    return Err(bad(
+                        at,
+                        "a bed needs `layout` (the layout it was mixed for) or `ambisonics` (e.g. `ambisonics: (order: 1, normalization: SN3D)`)".into(),
+                    ))
+                }
+                (None, Some(a)) => {
+                    if a.channel_order.components(a.order).is_none() {
+                        return Err(bad(
+                            format!("{at}.ambisonics.channel_order"),
+                            format!(
+                                "FuMa channel order is defined up to order 3, not {}",
+                                a.order
+                            ),
+                        ));
+                    }
+                    let max = a
+                        .normalization
+                        .max_order()
+                        .unwrap_or(MAX_AMBISONICS_ORDER)
+                        .min(MAX_AMBISONICS_ORDER);
+                    if a.order > max {
+                        return Err(bad(
+                            format!("{at}.ambisonics.order"),
+                            format!(
+                                "{}: orders 0 to {max} are supported{}",
+                                a.order,
+                                if a.normalization.max_order().is_some() {
+                                    format!(" with {} normalisation", a.normalization)
+                                } else {
+                                    String::new()
+                                }
+                            ),
+                        ));
+                    }
+                }
+                (Some(_), None) => {}
+            }
             validate_gain_keys(&bed.gain, &at).map_err(|(a, m)| bad(a, m))?;
             for (b, band) in bed.eq.iter().enumerate() {
                 band.validate(self.sample_rate, &format!("{o}: {at}.eq[{b}]"))?;
@@ -679,7 +777,7 @@ fn validate_source(s: &Source, at: &str, sample_rate: u32) -> Result<()> {
                 return Err(bad("the file path is empty".into()));
             }
         }
-        Source::Track { .. } => {}
+        Source::Track { .. } | Source::Tracks { .. } => {}
         Source::Generator(g) => {
             let level = match g {
                 Generator::Sine { freq, level_db } => {

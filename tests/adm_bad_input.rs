@@ -1193,3 +1193,184 @@ fn a_failed_render_leaves_an_existing_output_alone() {
     assert_eq!(std::fs::read(c.out()).unwrap(), b"the mix from yesterday");
     assert_eq!(c.others(), vec!["out.wav".to_string()]);
 }
+
+// ---------------------------------------------------------------- HOA
+
+/// An HOA master: object AO_1001 "Amb" with pack AP_00041001 (`pack_extra` inside it) and
+/// one channel per entry (its block's children), each on its own track; `tracks` of the
+/// channels get a track UID in the object (the first ones).
+fn hoa_master(chans: &[String], pack_extra: &str, tracks: usize) -> Vec<u8> {
+    hoa_master_edited(chans, pack_extra, tracks, |x| x)
+}
+
+/// [`hoa_master`] with its axml edited by `edit`.
+fn hoa_master_edited(
+    chans: &[String],
+    pack_extra: &str,
+    tracks: usize,
+    edit: impl Fn(String) -> String,
+) -> Vec<u8> {
+    let mut body = programme(&[1]);
+    let uid_refs: String = (1..=tracks)
+        .map(|k| format!("<audioTrackUIDRef>ATU_{k:08X}</audioTrackUIDRef>"))
+        .collect();
+    let ch_refs: String = (1..=chans.len())
+        .map(|k| {
+            format!(
+                "<audioChannelFormatIDRef>AC_0004{:04X}</audioChannelFormatIDRef>",
+                0x1000 + k
+            )
+        })
+        .collect();
+    body += &format!(
+        "\n<audioObject audioObjectID=\"AO_1001\" audioObjectName=\"Amb\"><audioPackFormatIDRef>AP_00041001</audioPackFormatIDRef>{uid_refs}</audioObject>\n\
+<audioPackFormat audioPackFormatID=\"AP_00041001\" audioPackFormatName=\"amb\" typeDefinition=\"HOA\">{ch_refs}{pack_extra}</audioPackFormat>\n"
+    );
+    let mut rows = Vec::new();
+    for (k, children) in chans.iter().enumerate() {
+        let k = k + 1;
+        let id = format!("{:04X}", 0x1000 + k);
+        body += &format!(
+            "<audioChannelFormat audioChannelFormatID=\"AC_0004{id}\" audioChannelFormatName=\"amb{k}\" typeDefinition=\"HOA\">\n\
+<audioBlockFormat audioBlockFormatID=\"AB_0004{id}_00000001\">{children}</audioBlockFormat>\n</audioChannelFormat>\n\
+<audioStreamFormat audioStreamFormatID=\"AS_0004{id}\" formatDefinition=\"PCM\"><audioChannelFormatIDRef>AC_0004{id}</audioChannelFormatIDRef><audioTrackFormatIDRef>AT_0004{id}_01</audioTrackFormatIDRef></audioStreamFormat>\n\
+<audioTrackFormat audioTrackFormatID=\"AT_0004{id}_01\" formatDefinition=\"PCM\"><audioStreamFormatIDRef>AS_0004{id}</audioStreamFormatIDRef></audioTrackFormat>\n"
+        );
+        if k <= tracks {
+            body += &format!(
+                "<audioTrackUID UID=\"ATU_{k:08X}\"><audioTrackFormatIDRef>AT_0004{id}_01</audioTrackFormatIDRef><audioPackFormatIDRef>AP_00041001</audioPackFormatIDRef></audioTrackUID>\n"
+            );
+            rows.push((
+                k as u16,
+                format!("ATU_{k:08X}"),
+                format!("AT_0004{id}_01"),
+                "AP_00041001".to_string(),
+            ));
+        }
+    }
+    master(chans.len() as u16, &rows, &edit(doc(&body)))
+}
+
+/// The block children of order `n`, degree `m`, plus `extra`.
+fn od(n: &str, m: &str, extra: &str) -> String {
+    format!("<order>{n}</order><degree>{m}</degree>{extra}")
+}
+
+fn first_order(extra: &str) -> Vec<String> {
+    [("0", "0"), ("1", "-1"), ("1", "0"), ("1", "1")]
+        .iter()
+        .map(|(n, m)| od(n, m, extra))
+        .collect()
+}
+
+#[test]
+fn a_first_order_hoa_master_renders() {
+    let c = Case::new(&hoa_master(&first_order(""), "", 4));
+    c.render_ok(&[]);
+    let (_, mix) = mixstage::io::read_all(&c.out()).unwrap();
+    assert!(mix
+        .iter()
+        .take(3)
+        .all(|ch| ch.iter().any(|&x| x.abs() > 1e-3)));
+    assert!(mix[3].iter().all(|&x| x == 0.0), "LFE gets nothing");
+    // nfcRefDist is read and ignored, with a note; screenRef too.
+    let c = Case::new(&hoa_master(
+        &first_order("<nfcRefDist>2.5</nfcRefDist>"),
+        "<screenRef>1</screenRef>",
+        4,
+    ));
+    let r = c.render_ok(&[]);
+    assert!(
+        r.stderr.contains("nfcRefDist 2.5 is ignored") && r.stderr.contains("screenRef is ignored"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn bad_hoa_metadata_names_the_object_pack_and_block() {
+    let who = ["AO_1001 ('Amb')", "pack AP_00041001"];
+    let block2 = "AB_00041002_00000001";
+    let x = String::from_utf8_lossy(&hoa_master(&first_order(""), "", 4)).into_owned();
+    let line2 = line_of(&x, block2) - line_of(&x, "<?xml") + 1;
+    let at2 = format!("axml line {line2}");
+    let mut chans = first_order("");
+    chans[1] = od("1", "2", "");
+    Case::new(&hoa_master(&chans, "", 4)).render_fails(
+        &[],
+        &[
+            who[0],
+            who[1],
+            block2,
+            &at2,
+            "degree 2 is outside -1..1 for order 1",
+        ],
+    );
+    let mut chans = first_order("");
+    chans[1] = od("1", "1", "");
+    Case::new(&hoa_master(&chans, "", 4)).render_fails(
+        &[],
+        &[
+            who[0],
+            "AB_00041004_00000001",
+            "order 1 degree 1 is also the order and degree of AC_00041002",
+        ],
+    );
+    let mut chans = first_order("");
+    chans[1] = od("one", "-1", "");
+    Case::new(&hoa_master(&chans, "", 4)).render_fails(
+        &[],
+        &[who[1], block2, &at2, "order 'one' is not an integer"],
+    );
+    let mut chans = first_order("");
+    chans[1] = "<degree>-1</degree>".into();
+    Case::new(&hoa_master(&chans, "", 4)).render_fails(&[], &[block2, "has no order"]);
+    // Normalisations: unknown, FuMa past order 3, disagreeing between the pack and a block.
+    Case::new(&hoa_master(
+        &first_order("<normalization>ambiX</normalization>"),
+        "",
+        4,
+    ))
+    .render_fails(
+        &[],
+        &[who[0], "normalization 'ambiX' is not SN3D, N3D or FuMa"],
+    );
+    let fuma: Vec<String> = (0..25)
+        .map(|k| {
+            let (n, m) = mixstage::panner::hoa::from_acn(k);
+            od(&n.to_string(), &m.to_string(), "")
+        })
+        .collect();
+    Case::new(&hoa_master(
+        &fuma,
+        "<normalization>FuMa</normalization>",
+        25,
+    ))
+    .render_fails(
+        &[],
+        &[who[1], "FuMa normalisation is defined only up to order 3"],
+    );
+    let mut chans = first_order("");
+    chans[2] = od("1", "0", "<normalization>SN3D</normalization>");
+    Case::new(&hoa_master(&chans, "<normalization>N3D</normalization>", 4)).render_fails(
+        &[],
+        &[who[0], "normalization is N3D in audioPackFormat AP_00041001 but SN3D in block AB_00041003_00000001", "must share it"],
+    );
+    // A channel of the pack the object plays no track for: the file cannot hold the order.
+    Case::new(&hoa_master(&first_order(""), "", 3)).render_fails(
+        &[],
+        &[
+            who[0],
+            "HOA channel AC_00041004 of the pack has no track in the object",
+        ],
+    );
+    // Timing must be shared.
+    let c = hoa_master_edited(&first_order(""), "", 4, |x| {
+        x.replacen(
+            "AB_00041001_00000001\"",
+            "AB_00041001_00000001\" rtime=\"00:00:00.01000\" duration=\"00:00:00.05000\"",
+            1,
+        )
+    });
+    Case::new(&c).render_fails(&[], &[who[0], "rtime and duration", "must share it"]);
+}

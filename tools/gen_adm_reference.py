@@ -536,6 +536,79 @@ def case_common_beds():
                      "24 tracks in the pack's channel order (%s); sines at -26 dBFS" % " ".join(chans))
 
 
+HOA_LEN = F(1, 10)  # 0.1 s: HOA files (many channels; the matrix is static)
+
+
+def acn_orders_degrees(order):
+    acn = np.arange((order + 1) ** 2)
+    n = np.floor(np.sqrt(acn)).astype(int)
+    return [int(x) for x in n], [int(a - k * k - k) for a, k in zip(acn, n)]
+
+
+def case_hoa():
+    """HOA (scene-based) items: BS.2127's AllRAD decoder."""
+    n = int(HOA_LEN * FS)
+    # 1. Order 1 SN3D from the common definitions: pack AP_00040001, tracks AT_00040001_01..
+    path = os.path.join(OUT, "hoa_order1_sn3d_common.wav")
+    b = new_builder("hoa order 1 common", common_definitions=True)
+    pack = b.adm["AP_00040001"]
+    b.create_object(audioObjectName="ambience foa", audioPackFormats=[pack])
+    for i, cf in enumerate(pack.audioChannelFormats):
+        tf = b.adm["AT_%s_01" % cf.id[3:]]
+        b.create_track_uid(trackIndex=i + 1, audioTrackFormat=tf, audioPackFormat=pack)
+    write_adm(path, b.adm, tracks(300, n, 4, level_db=-22.0))
+    render_all(path, "HOA order 1 SN3D, common-definition pack AP_00040001 (AC_00040001..4, ACN 0-3), "
+                     "independent noise/sines on W, Y, Z, X")
+    # 1b. Order 3 SN3D from the common definitions: AP_00040003 nests AP_00040002, which nests
+    #     AP_00040001; the item holds the 16 channels of all three.
+    path = os.path.join(OUT, "hoa_order3_sn3d_common_nested.wav")
+    b = new_builder("hoa order 3 common nested", common_definitions=True)
+    pack = b.adm["AP_00040003"]
+    b.create_object(audioObjectName="ambience hoa3", audioPackFormats=[pack])
+    chans = []
+
+    def walk(p):
+        for sub in p.audioPackFormats:
+            walk(sub)
+        for cf in p.audioChannelFormats:
+            if cf not in chans:
+                chans.append(cf)
+
+    walk(pack)
+    assert len(chans) == 16
+    for i, cf in enumerate(chans):
+        tf = b.adm["AT_%s_01" % cf.id[3:]]
+        b.create_track_uid(trackIndex=i + 1, audioTrackFormat=tf, audioPackFormat=pack)
+    write_adm(path, b.adm, tracks(310, n, 16, level_db=-30.0))
+    render_all(path, "HOA order 3 SN3D, common-definition pack AP_00040003 (nesting AP_00040002 and AP_00040001), "
+                     "16 tracks, the chna naming the root pack")
+    # 2. Order 3 N3D, custom pack with the normalisation on the pack; channels in a shuffled
+    #    (non-ACN) order.
+    path = os.path.join(OUT, "hoa_order3_n3d_custom.wav")
+    b = new_builder("hoa order 3 custom")
+    orders, degrees = acn_orders_degrees(3)
+    perm = [5, 0, 15, 3, 9, 1, 12, 7, 2, 14, 4, 10, 6, 13, 8, 11]
+    item = b.create_item_hoa(track_indices=list(range(16)), orders=[orders[k] for k in perm],
+                             degrees=[degrees[k] for k in perm], name="hoa3")
+    item.pack_format.normalization = "N3D"
+    write_adm(path, b.adm, tracks(320, n, 16, level_db=-30.0))
+    render_all(path, "HOA order 3 N3D, custom pack (normalization on the audioPackFormat, none on the blocks), "
+                     "16 channels in the ACN order %s" % perm)
+    # 3. Order 2 FuMa with timing: the object starts at 20 ms and lasts 60 ms; its blocks start
+    #    10 ms into it and last 40 ms.
+    path = os.path.join(OUT, "hoa_order2_fuma_timed.wav")
+    b = new_builder("hoa order 2 FuMa timed")
+    orders, degrees = acn_orders_degrees(2)
+    item = b.create_item_hoa(track_indices=list(range(9)), orders=orders, degrees=degrees,
+                             name="hoa2 fuma", normalization="FuMa", rtime=F(1, 100),
+                             duration=F(4, 100))
+    item.audio_object.start = F(2, 100)
+    item.audio_object.duration = F(6, 100)
+    write_adm(path, b.adm, tracks(340, n, 9, level_db=-24.0))
+    render_all(path, "HOA order 2 FuMa (normalization on the blocks), audioObject start 0.02 s duration "
+                     "0.06 s, blocks rtime 0.01 s duration 0.04 s: sound from 0.03 to 0.07 s")
+
+
 # BS.2076-2 features ear 2.1.0 (a BS.2076-1 reader) refuses: the file a test reads has them; ear
 # renders an equivalent made from the same model.
 
@@ -1118,6 +1191,7 @@ def main():
         case_cartesian_moving()
         case_directspeakers_custom()
         case_common_beds()
+        case_hoa()
         case_nested_gain_mute(eq_dir)
         case_two_programmes()
         case_bs2076_2_syntax(eq_dir)

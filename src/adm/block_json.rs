@@ -65,6 +65,7 @@ pub fn parse(text: &str, origin: &str) -> Result<MetaBlock> {
         screen_ref: false,
         edge_lock: EdgeLock::default(),
         importance: 10,
+        hoa: Default::default(),
         line: 0,
     };
     let mut reference_screen = None;

@@ -571,7 +571,13 @@ pub fn export(
             continue;
         }
         let g = group_of(&bed.group);
-        let bl = Layout::resolve(&bed.layout)?;
+        let Some(bed_layout) = bed.layout.as_deref() else {
+            return Err(Error::Unsupported(format!(
+                "{}: bed '{}' is Ambisonics, which `adm export` does not write yet (render it to a layout first)",
+                scene.origin, bed.name
+            )));
+        };
+        let bl = Layout::resolve(bed_layout)?;
         if !dolby {
             let common = common_pack_for(&bl);
             let src = (0..bl.channels())

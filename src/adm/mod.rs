@@ -6,6 +6,7 @@
 //! * [`common`]: the ITU-R BS.2094 common definitions, embedded.
 //! * [`select`]: BS.2127's item selection (programme, contents, nested and complementary
 //!   objects, packs, tracks) and the repairs real files need, producing the scene.
+//! * [`hoa`]: HOA (scene-based) items, one per object and pack, checked and decoded as beds.
 //!
 //! Every repair is a [`Warnings`] entry, one per element and kind; [`AdmOptions::strict`]
 //! turns them into errors.
@@ -14,6 +15,7 @@ pub mod block_json;
 pub mod bw64;
 pub mod common;
 pub mod export;
+pub mod hoa;
 pub mod model;
 pub mod select;
 pub mod validate;
@@ -107,7 +109,7 @@ pub fn open_scene(
     if is_wav(path) || wav_name {
         let m = load(path, opts)?;
         let scene = m.to_scene()?;
-        if scene.objects.is_empty() {
+        if scene.objects.is_empty() && scene.beds.is_empty() {
             return Err(Error::Invalid(format!(
                 "{}: nothing to render: the selection has no audible rendering item",
                 path.display()

@@ -190,6 +190,27 @@ pub struct Pack {
     pub common: bool,
     /// `importance` (0-10; absent: the most important).
     pub importance: Option<u8>,
+    /// HOA packs: the parameters a pack may give for all its channels.
+    pub hoa: HoaParams,
+}
+
+/// The HOA parameters of an audioPackFormat or an audioBlockFormat (BS.2076 elements
+/// `order`, `degree`, `normalization`, `nfcRefDist`, `screenRef`, `equation`), as written:
+/// checked when the rendering items are formed, where errors can name the block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HoaParams {
+    /// `order` (blocks), as written.
+    pub order: Option<String>,
+    /// `degree` (blocks), as written.
+    pub degree: Option<String>,
+    /// `normalization` (`SN3D`, `N3D`, `FuMa`), as written.
+    pub normalization: Option<String>,
+    /// `nfcRefDist` (metres; 0 means none).
+    pub nfc_ref_dist: Option<f64>,
+    /// `screenRef`, when given.
+    pub screen_ref: Option<bool>,
+    /// `equation`, when given (BS.2076 gives it no format; it is refused).
+    pub equation: Option<String>,
 }
 
 /// A polar or Cartesian position with optional bounds (DirectSpeakers).
@@ -272,6 +293,8 @@ pub struct Block {
     pub edge_lock: crate::panner::screen::EdgeLock,
     /// `importance` (0-10, default 10).
     pub importance: u8,
+    /// HOA blocks: order, degree and the rest.
+    pub hoa: HoaParams,
     /// Line of the element in the XML (for messages).
     pub line: usize,
 }

@@ -115,12 +115,11 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
     check_references(&adm, &origin)?;
     let programme = choose_programme(&adm, opts, &origin, &mut warnings)?;
     let mut items = select_items(&adm, programme.as_deref(), opts, &origin, &mut warnings)?;
-    check_strict(&origin, &warnings, opts.strict)?;
     let left_out = match opts.importance {
         Some(n) => filter_by_importance(&adm, &mut items, n),
         None => Vec::new(),
     };
-    Ok(AdmMaster {
+    let mut master = AdmMaster {
         path: path.to_path_buf(),
         container,
         audio,
@@ -131,7 +130,13 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
         strict: opts.strict,
         importance: opts.importance,
         left_out,
-    })
+    };
+    // Form (and so check) the HOA items now, so that bad HOA metadata fails the load.
+    let mut warnings = std::mem::take(&mut master.warnings);
+    super::hoa::hoa_items(&master, &mut warnings)?;
+    check_strict(&origin, &warnings, opts.strict)?;
+    master.warnings = warnings;
+    Ok(master)
 }
 
 /// BS.2127's importance filter on the items: those whose object importance (the lowest along
@@ -709,18 +714,8 @@ fn object_items(
         let type_def =
             type_of(adm, &channel, &packs).ok_or_else(|| unknown_type(origin, &channel))?;
         match type_def {
-            TypeDef::Objects | TypeDef::DirectSpeakers => {}
-            TypeDef::Hoa => {
-                warnings.add(
-                    &o.id,
-                    "hoa",
-                    format!(
-                        "{origin}: {} ('{}') is HOA, which mixstage does not render yet: left out",
-                        o.id, o.name
-                    ),
-                );
-                continue;
-            }
+            // HOA tracks become one item per pack in `super::hoa::hoa_items`.
+            TypeDef::Objects | TypeDef::DirectSpeakers | TypeDef::Hoa => {}
             TypeDef::Matrix | TypeDef::Binaural => {
                 let msg = format!(
                     "{origin}: {} ('{}') has typeDefinition {}, which mixstage does not render{}",
@@ -837,8 +832,8 @@ impl AdmMaster {
             )));
         }
         for it in &self.items {
-            if it.gain == 0.0 {
-                continue; // muted
+            if it.gain == 0.0 || it.type_def == TypeDef::Hoa {
+                continue; // muted, or an HOA track (rendered per pack, below)
             }
             let group = self.group_of(it.content.as_deref());
             if let Some(c) = it.content.as_deref().and_then(|c| self.adm.content(c)) {
@@ -873,6 +868,43 @@ impl AdmMaster {
                 timeline: Some(Timeline { blocks }),
             });
         }
+        // HOA items: a bed of the master's tracks, decoded to the layout.
+        let mut beds = Vec::new();
+        for h in super::hoa::hoa_items(self, &mut warnings)? {
+            if h.gain == 0.0 || h.end.is_some_and(|e| e <= h.start) {
+                continue;
+            }
+            if h.gain < 0.0 {
+                return Err(Error::Unsupported(format!(
+                    "{origin}: {}: a negative gain on an HOA item is not supported",
+                    h.pack
+                )));
+            }
+            let group = self.group_of(h.content.as_deref());
+            let name = match h.object.as_deref().and_then(|o| self.adm.object(o)) {
+                Some(o) if !o.name.is_empty() => format!("{} {} ({})", o.id, o.name, h.pack),
+                Some(o) => format!("{} ({})", o.id, h.pack),
+                None => h.pack.clone(),
+            };
+            let order = h.format.components.iter().map(|c| c.0).max().unwrap_or(0);
+            beds.push(scene::Bed {
+                name,
+                group: Some(group),
+                source: Source::Tracks { indices: h.tracks },
+                layout: None,
+                ambisonics: Some(scene::Ambisonics {
+                    order,
+                    normalization: h.format.normalization,
+                    channel_order: Default::default(),
+                    components: h.format.components,
+                }),
+                span: Some((h.start, h.end)),
+                gain_db: 20.0 * h.gain.abs().log10(),
+                gain: Vec::new(),
+                mute: false,
+                eq: Vec::new(),
+            });
+        }
         check_strict(&origin, &warnings, self.strict)?;
         let frames = self.audio.frames.unwrap_or(0);
         Ok(Scene {
@@ -880,7 +912,7 @@ impl AdmMaster {
             duration: Some(frames as f64 / rate as f64),
             master_gain_db: 0.0,
             objects,
-            beds: Vec::new(),
+            beds,
             base_dir: self
                 .path
                 .parent()
@@ -896,7 +928,7 @@ impl AdmMaster {
     pub fn all_warnings(&self) -> Vec<String> {
         let mut w = self.warnings.clone();
         let rate = self.audio.sample_rate;
-        for it in &self.items {
+        for it in self.items.iter().filter(|i| i.type_def != TypeDef::Hoa) {
             if let Some(ch) = self.adm.channel(&it.channel) {
                 let who = it.object.clone().unwrap_or_else(|| it.track_uid.clone());
                 let _ = timeline(self, it, ch, rate, &who, &mut w);

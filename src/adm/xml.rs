@@ -355,6 +355,7 @@ fn start_element(
                 channels: Vec::new(),
                 packs: Vec::new(),
                 common,
+                hoa: Default::default(),
             })
         }
         "audioChannelFormat" => {
@@ -397,6 +398,7 @@ fn start_element(
                 screen_ref: false,
                 edge_lock: Default::default(),
                 importance: 10,
+                hoa: Default::default(),
                 line: org.line(f.offset).0,
             })
         }
@@ -786,9 +788,24 @@ fn end_element(
             "zoneExclusion" => {}
             "screenRef" => {
                 let v = flag(org, f, cur, text)?;
-                cur.block.as_mut().unwrap().screen_ref = v;
+                let b = cur.block.as_mut().unwrap();
+                b.screen_ref = v;
+                b.hoa.screen_ref = Some(v);
             }
-            "order" | "degree" | "equation" | "normalization" | "nfcRefDist" => {}
+            "order" | "degree" | "equation" | "normalization" => {
+                let h = &mut cur.block.as_mut().unwrap().hoa;
+                let v = Some(text.to_string());
+                match name {
+                    "order" => h.order = v,
+                    "degree" => h.degree = v,
+                    "equation" => h.equation = v,
+                    _ => h.normalization = v,
+                }
+            }
+            "nfcRefDist" => {
+                let v = number(org, f, cur, text)?;
+                cur.block.as_mut().unwrap().hoa.nfc_ref_dist = Some(v);
+            }
             _ => {}
         }
         return Ok(());
@@ -893,6 +910,23 @@ fn end_element(
         ("audioPackFormat", "audioChannelFormatIDRef") => {
             if let Some(p) = cur.pack.as_mut() {
                 p.channels.push(idref())
+            }
+        }
+        ("audioPackFormat", "normalization") => {
+            if let Some(p) = cur.pack.as_mut() {
+                p.hoa.normalization = Some(text.to_string())
+            }
+        }
+        ("audioPackFormat", "nfcRefDist") => {
+            let v = number(org, f, cur, text)?;
+            if let Some(p) = cur.pack.as_mut() {
+                p.hoa.nfc_ref_dist = Some(v)
+            }
+        }
+        ("audioPackFormat", "screenRef") => {
+            let v = flag(org, f, cur, text)?;
+            if let Some(p) = cur.pack.as_mut() {
+                p.hoa.screen_ref = Some(v)
             }
         }
         ("audioPackFormat", "audioPackFormatIDRef") => {

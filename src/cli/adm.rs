@@ -470,7 +470,33 @@ fn info(a: InfoArgs) -> Result<i32> {
             }
         );
     }
-    println!("{} rendering items", m.items.len());
+    // HOA tracks render together, one item per object and pack.
+    let hoa = mixstage::adm::hoa::hoa_items(&m, &mut mixstage::adm::Warnings::default())?;
+    let plain = m
+        .items
+        .iter()
+        .filter(|i| i.type_def != TypeDef::Hoa)
+        .count();
+    if hoa.is_empty() {
+        println!("{plain} rendering items");
+    } else {
+        println!(
+            "{} rendering items ({} HOA: {})",
+            plain + hoa.len(),
+            hoa.len(),
+            hoa.iter()
+                .map(|h| format!(
+                    "{} order {} {}, {} channels",
+                    h.pack,
+                    h.format.components.iter().map(|c| c.0).max().unwrap_or(0),
+                    h.format.normalization,
+                    h.tracks.len()
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+
     if let Some(b) = &m.container.dbmd {
         println!("not applied: a Dolby 'dbmd' chunk ({} bytes: trims, warp mode and binaural render modes are Dolby renderer settings, which BS.2127 does not use)", b.len());
     }
