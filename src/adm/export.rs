@@ -1195,6 +1195,14 @@ mod tests {
             gain,
             lfe_send_db: None,
             eq: Vec::new(),
+            width: Vec::new(),
+            height: Vec::new(),
+            depth: Vec::new(),
+            divergence: Vec::new(),
+            diffuse: Vec::new(),
+            channel_lock: None,
+            zone_exclusion: Vec::new(),
+            screen_ref: false,
             timeline: None,
         }
     }
