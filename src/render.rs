@@ -1073,20 +1073,30 @@ impl Renderer {
     /// end); the signals are then in [`Renderer::sources`]. Not for ADM masters, whose items
     /// read the master's tracks in place.
     pub fn advance_sources(&mut self) -> Result<usize> {
-        let n = (self.remaining() as usize).min(BLOCK);
-        if n == 0 {
-            return Ok(0);
-        }
         if self.master.is_some() {
             return Err(Error::Invalid(
                 "an ADM master's tracks are read in place, not as separate sources".into(),
             ));
+        }
+        // With a diffuse path the engine starts ahead of the output: the sources are read
+        // from the output's start, and the output's position advances with them.
+        if let Some(start) = self.diffuse.as_ref().map(|d| d.out_pos) {
+            if self.pos < start {
+                self.skip_to(start)?;
+            }
+        }
+        let n = (self.remaining() as usize).min(BLOCK);
+        if n == 0 {
+            return Ok(0);
         }
         self.members
             .par_iter_mut()
             .zip(self.signals.par_iter_mut())
             .try_for_each(|(m, sig)| m.advance(sig, n, &[]))?;
         self.pos += n as u64;
+        if let Some(d) = self.diffuse.as_mut() {
+            d.out_pos += n as u64;
+        }
         Ok(n)
     }
 
