@@ -17,6 +17,9 @@ const STEP_S: f64 = 0.05;
 /// Extent outlines drawn per object with a width or height (evenly along the scene).
 const EXTENT_SAMPLES: usize = 24;
 
+/// The smallest width and height an extent is drawn with, in degrees.
+const MIN_DRAWN_DEG: f64 = 6.0;
+
 /// The outline of an object's extent (`width` x `height` degrees around the direction
 /// (`az`, `el`), in the frame of the source as BS.2127 builds it: the width across, the height
 /// up), as unit directions.
@@ -68,7 +71,14 @@ fn extents(o: &scene::Object, length: f64) -> Vec<Vec<crate::geometry::Vec3>> {
             }
             let (az, el, _) =
                 crate::geometry::cartesian_to_polar(scene::position_at(&o.position, t));
-            Some(extent_outline(az, el, w, h))
+            // At least MIN_DRAWN_DEG each way, so that a width alone (or a height alone)
+            // still has an area to shade.
+            Some(extent_outline(
+                az,
+                el,
+                w.max(MIN_DRAWN_DEG),
+                h.max(MIN_DRAWN_DEG),
+            ))
         })
         .collect()
 }
@@ -190,7 +200,7 @@ where
                 .draw_series(outlines.iter().map(|o| {
                     Polygon::new(
                         o.iter().map(project).collect::<Vec<_>>(),
-                        color.mix(0.08).filled(),
+                        color.mix(0.12).filled(),
                     )
                 }))?
                 .label(format!("{name} (extent)"))
