@@ -1369,6 +1369,47 @@ mod tests {
     }
 
     #[test]
+    fn object_parameters_follow_their_keyframes() {
+        let s = parse("Scene(sample_rate: 48000, duration: 4.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 0, az: 0)], width: [(time: 1, value: 10), (time: 3, value: 50, interp: Smooth)], diffuse: [(time: 0, value: 0), (time: 2, value: 1, interp: Step)], divergence: [(time: 0, value: 0.2), (time: 2, value: 0.6, range: 25)], channel_lock: (max_distance: 0.5), zone_exclusion: [(min_az: 150, max_az: 210)], screen_ref: true)])").unwrap();
+        let ob = &s.objects[0];
+        let p = ob.param_automation().unwrap();
+        assert!(ob.is_diffuse());
+        // Before the first keyframe the first value holds; Smooth is half-way at the middle.
+        assert_eq!(p.at(0.0).width, 10.0);
+        assert!((p.at(2.0).width - 30.0).abs() < 1e-12);
+        assert!(p.at(1.5).width < 20.0, "eases in: below the linear 20");
+        assert_eq!(p.at(9.0).width, 50.0);
+        // Step jumps at its keyframe.
+        assert_eq!(p.at(1.999).diffuse, 0.0);
+        assert_eq!(p.at(2.0).diffuse, 1.0);
+        // Divergence value and range both interpolate (range default 45).
+        let (v, r) = p.at(1.0).divergence.unwrap();
+        assert!(
+            (v - 0.4).abs() < 1e-12 && (r - 35.0).abs() < 1e-12,
+            "{v} {r}"
+        );
+        let q = p.at(0.5);
+        assert_eq!(q.channel_lock, Some(Some(0.5)));
+        assert!(q.screen_ref && q.distance == 1.0);
+        assert_eq!(
+            q.zone_exclusion,
+            vec![crate::panner::zone::Zone::Polar {
+                min_azimuth: 150.0,
+                max_azimuth: 210.0,
+                min_elevation: -90.0,
+                max_elevation: 90.0
+            }]
+        );
+        // The renderer's control-point rules: keyframes inside a span, and how far values move.
+        assert!(p.key_between(0.5, 1.0) && !p.key_between(1.0, 1.9));
+        assert!((p.steps(3.5, 3.6, 0.5) - 0.0).abs() < 1e-12);
+        assert!(p.steps(1.0, 1.1, 0.5) > 1.0);
+        // An object without any of them has none.
+        let plain = parse("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 0, az: 0)])])").unwrap();
+        assert!(plain.objects[0].param_automation().is_none());
+    }
+
+    #[test]
     fn scene_errors_name_the_place() {
         let ok = "Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Sine(freq: 440.0)), position: [(time: 0.0, az: 0.0)])])";
         parse(ok).unwrap();

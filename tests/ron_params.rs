@@ -121,6 +121,22 @@ fn a_static_width_renders_the_gains_of_the_bs2127_pipeline() {
 }
 
 #[test]
+fn cartesian_keyframes_give_a_direction_for_the_extent_too() {
+    // x -1, y 1 is az 45 (egocentric direction, as for point sources): width in degrees there.
+    let scene = one(
+        "(time: 0, x: -1, y: 1, z: 0)",
+        "width: [(time: 0, value: 40)]",
+        0.5,
+    );
+    let got = measured_gains(&render(&scene, "7.1.4"), 4800..24000);
+    let p = ObjectParams {
+        width: 40.0,
+        ..Default::default()
+    };
+    assert_close(&got, &gains("7.1.4", 45.0, 0.0, &p), 2e-4, "Cartesian");
+}
+
+#[test]
 fn width_automation_moves_as_keyframed() {
     // Width 0 -> 180 degrees over 2 s (Linear), then a Step to 10 at 3 s.
     let scene = one(
