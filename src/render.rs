@@ -5,7 +5,10 @@
 //! 1. every object and bed, in parallel (rayon), reads its next block, applies its EQ,
 //!    and computes its channel gains at the block's start and end (VBAP gain times the
 //!    automated gain); an object's gains are interpolated linearly per sample between
-//!    the two, so movement makes no zipper noise;
+//!    the two, so movement makes no zipper noise. A RON object that sets BS.2127's parameters
+//!    beyond a point (width, diffuse, ...) gets BS.2127's object gains ([`ObjectGains`]) at
+//!    the same control points instead of the point-source gains, and a diffuse one a second
+//!    row of gains for the diffuse bus;
 //! 2. the output channels, in parallel, sum the members of each stem in scene order,
 //!    and the full mix is the sum of the stems in order.
 //!
