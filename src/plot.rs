@@ -33,17 +33,40 @@ pub fn extent_outline(az: f64, el: f64, width: f64, height: f64) -> Vec<crate::g
     for i in 0..=steps {
         local.push((w - 2.0 * w * i as f64 / steps as f64, -h));
     }
-    let (sa, ca) = az.to_radians().sin_cos();
-    let (se, ce) = el.to_radians().sin_cos();
     local
         .into_iter()
-        .map(|(a, e)| {
-            let d = crate::geometry::direction(a, e);
-            // Tilt up by the elevation (about x), then turn left by the azimuth (about z).
-            let (y1, z1) = (d.y * ce - d.z * se, d.y * se + d.z * ce);
-            crate::geometry::Vec3::new(d.x * ca - y1 * sa, d.x * sa + y1 * ca, z1)
-        })
+        .map(|(a, e)| in_source_frame(az, el, a, e))
         .collect()
+}
+
+/// The direction at (`a`, `e`) degrees in the frame of a source at (`az`, `el`): `a` across
+/// (to the left), `e` up, as BS.2127 places extents and divergence copies.
+fn in_source_frame(az: f64, el: f64, a: f64, e: f64) -> crate::geometry::Vec3 {
+    let (sa, ca) = az.to_radians().sin_cos();
+    let (se, ce) = el.to_radians().sin_cos();
+    let d = crate::geometry::direction(a, e);
+    // Tilt up by the elevation (about x), then turn left by the azimuth (about z).
+    let (y1, z1) = (d.y * ce - d.z * se, d.y * se + d.z * ce);
+    crate::geometry::Vec3::new(d.x * ca - y1 * sa, d.x * sa + y1 * ca, z1)
+}
+
+/// Where an object's divergence copies are (`range` degrees either side, BS.2127's
+/// `objectDivergence`): `EXTENT_SAMPLES` times along the scene, while its value is above 0.
+fn divergence_copies(o: &scene::Object, length: f64) -> Vec<crate::geometry::Vec3> {
+    if o.divergence.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for i in 0..EXTENT_SAMPLES {
+        let t = length * i as f64 / (EXTENT_SAMPLES - 1) as f64;
+        if let Some((_, range)) = scene::divergence_at(&o.divergence, t) {
+            let (az, el, _) =
+                crate::geometry::cartesian_to_polar(scene::position_at(&o.position, t));
+            out.push(in_source_frame(az, el, range, 0.0));
+            out.push(in_source_frame(az, el, -range, 0.0));
+        }
+    }
+    out
 }
 
 /// The extent outlines of an object with a width or height: `EXTENT_SAMPLES` times along
@@ -140,6 +163,7 @@ where
         String,
         Vec<crate::geometry::Vec3>,
         Vec<Vec<crate::geometry::Vec3>>,
+        Vec<crate::geometry::Vec3>,
     );
     let paths: Vec<Path> = scene
         .objects
@@ -149,7 +173,12 @@ where
             let pts = (0..=n)
                 .map(|i| scene::position_at(&o.position, length * i as f64 / n as f64))
                 .collect();
-            (o.name.clone(), pts, extents(o, length))
+            (
+                o.name.clone(),
+                pts,
+                extents(o, length),
+                divergence_copies(o, length),
+            )
         })
         .collect();
     let views: [(&Area<DB>, &str, &str, &str, Projection); 2] = [
@@ -190,7 +219,22 @@ where
             BLACK.mix(0.25),
         ))?;
         chart.draw_series(std::iter::once(Cross::new((0.0, 0.0), 6, BLACK.mix(0.6))))?;
-        for (i, (name, _, outlines)) in paths.iter().enumerate() {
+        for (i, (name, _, _, copies)) in paths.iter().enumerate() {
+            if copies.is_empty() {
+                continue;
+            }
+            // Divergence: hollow dots where the two side copies are.
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(
+                    copies
+                        .iter()
+                        .map(|c| Circle::new(project(c), 3, color.mix(0.7).stroke_width(1))),
+                )?
+                .label(format!("{name} (divergence copies)"))
+                .legend(move |(x, y)| Circle::new((x + 8, y), 3, color.stroke_width(1)));
+        }
+        for (i, (name, _, outlines, _)) in paths.iter().enumerate() {
             if outlines.is_empty() {
                 continue;
             }
@@ -208,7 +252,7 @@ where
                     Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.3).filled())
                 });
         }
-        for (i, (name, pts, _)) in paths.iter().enumerate() {
+        for (i, (name, pts, _, _)) in paths.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             chart
                 .draw_series(LineSeries::new(
@@ -296,6 +340,7 @@ mod tests {
         let layout = Layout::resolve("7.1.4").unwrap();
         let svg = trajectories_svg(&scene, &layout).unwrap();
         assert!(svg.contains("rain (extent)"), "the legend names the extent");
+        assert!(!svg.contains("(divergence copies)"));
         assert!(
             svg.matches("<polygon").count() >= EXTENT_SAMPLES,
             "one region per sample"
@@ -322,5 +367,18 @@ mod tests {
         );
         let png = svg_to_png(&svg).unwrap();
         assert_eq!(&png[1..4], b"PNG");
+        // Divergence: the side copies, `range` degrees either side of the path.
+        let text = "Scene(sample_rate: 48000, duration: 4.0, objects: [Object(name: \"ph\", source: Generator(Silence), position: [(time: 0, az: 0)], divergence: [(time: 0, value: 0.5, range: 30)])])";
+        let scene = Scene::parse(text, "ph.ron", std::path::Path::new(".")).unwrap();
+        let svg = trajectories_svg(&scene, &layout).unwrap();
+        assert!(svg.contains("ph (divergence copies)"));
+        let copies = divergence_copies(&scene.objects[0], 4.0);
+        assert_eq!(copies.len(), 2 * EXTENT_SAMPLES);
+        let az = crate::geometry::cartesian_to_polar(copies[0]).0;
+        let az1 = crate::geometry::cartesian_to_polar(copies[1]).0;
+        assert!(
+            (az - 30.0).abs() < 1e-9 && (az1 + 30.0).abs() < 1e-9,
+            "{az} {az1}"
+        );
     }
 }

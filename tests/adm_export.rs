@@ -450,7 +450,7 @@ fn exported_object_parameters_read_back_and_sound_like_the_scene() {
         .all(|b| b.params.as_ref().unwrap().channel_lock == Some(None)));
     let phantom = blocks("phantom");
     let last = phantom.last().unwrap().params.as_ref().unwrap();
-    assert_eq!(last.divergence, Some((0.5, 30.0)));
+    assert_eq!(last.divergence, Some((0.5, 20.0)));
     assert!(last.screen_ref);
     let swell = blocks("swell");
     assert!(swell
