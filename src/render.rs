@@ -5,7 +5,10 @@
 //! 1. every object and bed, in parallel (rayon), reads its next block, applies its EQ,
 //!    and computes its channel gains at the block's start and end (VBAP gain times the
 //!    automated gain); an object's gains are interpolated linearly per sample between
-//!    the two, so movement makes no zipper noise;
+//!    the two, so movement makes no zipper noise. A RON object that sets BS.2127's parameters
+//!    beyond a point (width, diffuse, ...) gets BS.2127's object gains ([`ObjectGains`]) at
+//!    the same control points instead of the point-source gains, and a diffuse one a second
+//!    row of gains for the diffuse bus;
 //! 2. the output channels, in parallel, sum the members of each stem in scene order,
 //!    and the full mix is the sum of the stems in order.
 //!
@@ -20,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::io::AudioSource;
 use crate::layout::Layout;
 use crate::panner::gain_calc::PointGains;
+use crate::panner::object::ObjectGains;
 use crate::scene::{self, db_to_gain, group_name, Scene, Source};
 use crate::source::{FileSource, GeneratorState};
 
@@ -195,6 +199,9 @@ impl Signal {
 enum Kind {
     Object {
         keys: Vec<scene::PositionKey>,
+        /// BS.2127 parameters beyond a point (None: the point-source fast path). A diffuse
+        /// object's gain rows hold the direct gains, then the diffuse ones.
+        params: Option<Box<scene::ParamAutomation>>,
         /// Linear LFE send gain and its low-pass.
         lfe: Option<(f64, Chain)>,
         lfe_buf: Vec<f32>,
@@ -308,6 +315,8 @@ pub struct Renderer {
     block_gains: Option<BlockGains>,
     /// BS.2127's diffuse path, when an object of the scene is diffuse.
     diffuse: Option<Diffuse>,
+    /// BS.2127's object gains for RON objects with parameters beyond a point.
+    object_gains: Option<ObjectGains>,
 }
 
 /// The diffuse path of a render and the latency it needs: the engine runs
@@ -388,12 +397,15 @@ impl Renderer {
         let lfe_channels = layout.lfe_channels();
         let has_diffuse = scene.objects.iter().any(|o| {
             !o.mute
-                && o.timeline.as_ref().is_some_and(|t| {
-                    t.blocks
+                && match &o.timeline {
+                    Some(t) => t
+                        .blocks
                         .iter()
-                        .any(|b| b.params.as_ref().is_some_and(|p| p.diffuse > 0.0))
-                })
+                        .any(|b| b.params.as_ref().is_some_and(|p| p.diffuse > 0.0)),
+                    None => o.is_diffuse(),
+                }
         });
+        let mut object_gains: Option<ObjectGains> = None;
         let mut members = Vec::new();
         let mut signals = Vec::new();
         let mut longest: u64 = 0;
@@ -536,6 +548,16 @@ impl Renderer {
                 }
                 _ => None,
             };
+            let params = ob.param_automation().map(Box::new);
+            if params.is_some() && object_gains.is_none() {
+                object_gains = Some(ObjectGains::new(layout)?);
+            }
+            // A diffuse object's rows: direct gains, then diffuse gains.
+            let stride = if ob.is_diffuse() {
+                2 * channels
+            } else {
+                channels
+            };
             signals.push(signal);
             members.push(Member {
                 origin: Origin::Object(i),
@@ -547,12 +569,13 @@ impl Renderer {
                 gain_keys: ob.gain.clone(),
                 kind: Kind::Object {
                     keys: ob.position.clone(),
+                    params,
                     lfe,
                     lfe_buf: vec![0.0; BLOCK],
                 },
                 points: Vec::new(),
                 bounds: Vec::new(),
-                active: vec![false; channels],
+                active: vec![false; stride],
                 carried: None,
             });
         }
@@ -751,6 +774,7 @@ impl Renderer {
             master,
             block_gains,
             diffuse: None,
+            object_gains,
         };
         if has_diffuse {
             // The engine starts early enough that the filters see the diffuse bus of the
@@ -888,6 +912,7 @@ impl Renderer {
         let panner = &self.panner;
         let lfe_channels = self.layout.lfe_channels();
         let block_gains = self.block_gains.as_ref();
+        let object_gains = self.object_gains.as_ref();
         self.members
             .par_iter_mut()
             .zip(self.signals.par_iter_mut())
@@ -916,17 +941,36 @@ impl Renderer {
                             }
                         }
                     }
-                    Kind::Object { keys, lfe, .. } => {
+                    Kind::Object {
+                        keys, lfe, params, ..
+                    } => {
                         let chans = m.active.len();
+                        let params = params.as_deref();
+                        // The panning gains at time t (direct, then diffuse for a diffuse object).
+                        let pan_at = |t: f64, out: &mut Vec<f64>| -> Result<()> {
+                            match params {
+                                None => {
+                                    panner.direction_into(scene::position_at(keys, t), out);
+                                    Ok(())
+                                }
+                                Some(p) => object_pan(
+                                    object_gains.expect("made for objects with parameters"),
+                                    keys,
+                                    p,
+                                    t,
+                                    out,
+                                ),
+                            }
+                        };
                         let (pan0, a0) = match m.carried.take() {
                             Some(c) => c,
                             None => {
                                 let mut g = vec![0.0; chans];
-                                panner.direction_into(scene::position_at(keys, t0), &mut g);
+                                pan_at(t0, &mut g)?;
                                 (g, amp_at(t0))
                             }
                         };
-                        let segments = segment_count(keys, &m.gain_keys, t0, t1, n);
+                        let segments = segment_count(keys, &m.gain_keys, params, t0, t1, n);
                         m.bounds.clear();
                         m.bounds.extend((0..=segments).map(|k| k * n / segments));
                         m.points.resize((segments + 1) * chans, 0.0);
@@ -935,7 +979,7 @@ impl Renderer {
                         for k in 0..=segments {
                             if k > 0 {
                                 let t = (pos + m.bounds[k] as u64) as f64 / rate;
-                                panner.direction_into(scene::position_at(keys, t), &mut last.0);
+                                pan_at(t, &mut last.0)?;
                                 last.1 = amp_at(t);
                             }
                             let (pan, a) = (&last.0, last.1);
@@ -1047,23 +1091,31 @@ impl Renderer {
                     let dst = &mut stems[m.group];
                     match &m.kind {
                         Kind::Object { lfe_buf, .. } => {
-                            if !m.active[c] {
-                                continue;
-                            }
+                            // Row stride: the channels, or twice that for a diffuse object.
                             let chans = m.active.len();
-                            let src = if lfe_set.contains(&c) {
-                                lfe_buf
-                            } else {
-                                &m.buf[0]
-                            };
-                            for k in 0..m.bounds.len() - 1 {
-                                let g0 = m.points[k * chans + c];
-                                let g1 = m.points[(k + 1) * chans + c];
-                                if g0 == 0.0 && g1 == 0.0 {
-                                    continue;
+                            let mix_at = |dst: &mut [f32], i: usize, src: &[f32]| {
+                                for k in 0..m.bounds.len() - 1 {
+                                    let g0 = m.points[k * chans + i];
+                                    let g1 = m.points[(k + 1) * chans + i];
+                                    if g0 == 0.0 && g1 == 0.0 {
+                                        continue;
+                                    }
+                                    let (lo, hi) = (m.bounds[k], m.bounds[k + 1]);
+                                    mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
                                 }
-                                let (lo, hi) = (m.bounds[k], m.bounds[k + 1]);
-                                mix_ramp(&mut dst[lo..hi], &src[lo..hi], g0, g1, ramp_table);
+                            };
+                            if m.active[c] {
+                                let src = if lfe_set.contains(&c) {
+                                    lfe_buf
+                                } else {
+                                    &m.buf[0]
+                                };
+                                mix_at(dst, c, src);
+                            }
+                            if chans > channels && m.active[channels + c] {
+                                if let Some((_, dstems)) = path.as_mut() {
+                                    mix_at(&mut dstems[m.group], channels + c, &m.buf[0]);
+                                }
                             }
                         }
                         Kind::Timeline(_) => {
@@ -1141,20 +1193,30 @@ impl Renderer {
     /// end); the signals are then in [`Renderer::sources`]. Not for ADM masters, whose items
     /// read the master's tracks in place.
     pub fn advance_sources(&mut self) -> Result<usize> {
-        let n = (self.remaining() as usize).min(BLOCK);
-        if n == 0 {
-            return Ok(0);
-        }
         if self.master.is_some() {
             return Err(Error::Invalid(
                 "an ADM master's tracks are read in place, not as separate sources".into(),
             ));
+        }
+        // With a diffuse path the engine starts ahead of the output: the sources are read
+        // from the output's start, and the output's position advances with them.
+        if let Some(start) = self.diffuse.as_ref().map(|d| d.out_pos) {
+            if self.pos < start {
+                self.skip_to(start)?;
+            }
+        }
+        let n = (self.remaining() as usize).min(BLOCK);
+        if n == 0 {
+            return Ok(0);
         }
         self.members
             .par_iter_mut()
             .zip(self.signals.par_iter_mut())
             .try_for_each(|(m, sig)| m.advance(sig, n, &[]))?;
         self.pos += n as u64;
+        if let Some(d) = self.diffuse.as_mut() {
+            d.out_pos += n as u64;
+        }
         Ok(n)
     }
 
@@ -1198,6 +1260,7 @@ impl Renderer {
 fn segment_count(
     keys: &[scene::PositionKey],
     gains: &[scene::GainKey],
+    params: Option<&scene::ParamAutomation>,
     t0: f64,
     t1: f64,
     n: usize,
@@ -1206,7 +1269,8 @@ fn segment_count(
     // Keyframes are sorted by time: binary searches keep this O(log n) per block.
     let key_inside = key_between(keys, |k| k.time, t0, t1);
     let gain_inside = key_between(gains, |k| k.time, t0, t1);
-    if key_inside || gain_inside {
+    let param_inside = params.is_some_and(|p| p.key_between(t0, t1));
+    if key_inside || gain_inside || param_inside {
         return most;
     }
     let turn = crate::geometry::angle_between(
@@ -1215,8 +1279,39 @@ fn segment_count(
     )
     .to_degrees();
     let fade = (scene::gain_db_at(gains, t1) - scene::gain_db_at(gains, t0)).abs();
-    let need = (turn / MAX_STEP_DEG).max(fade / MAX_STEP_DB).ceil() as usize;
-    need.clamp(1, most)
+    let mut need = (turn / MAX_STEP_DEG).max(fade / MAX_STEP_DB);
+    if let Some(p) = params {
+        need = need.max(p.steps(t0, t1, MAX_STEP_DEG));
+    }
+    (need.ceil() as usize).clamp(1, most)
+}
+
+/// The gains of a RON object with parameters beyond a point at `t` seconds: BS.2127's object
+/// gain calculation ([`ObjectGains::polar`]) at the direction of its position automation
+/// (Cartesian keyframes give a direction too, as for point sources), distance 1. `out` holds
+/// the layout's channels, or twice as many for a diffuse object: the direct gains times
+/// `sqrt(1 - diffuse)`, then the diffuse ones times `sqrt(diffuse)`.
+fn object_pan(
+    og: &ObjectGains,
+    keys: &[scene::PositionKey],
+    p: &scene::ParamAutomation,
+    t: f64,
+    out: &mut [f64],
+) -> Result<()> {
+    let (az, el, _) = crate::geometry::cartesian_to_polar(scene::position_at(keys, t));
+    let params = p.at(t);
+    let g = og.polar(az, el, &params)?;
+    let n = g.len();
+    if out.len() == n {
+        out.copy_from_slice(&g);
+    } else {
+        let (direct, diffuse) = ((1.0 - params.diffuse).sqrt(), params.diffuse.sqrt());
+        for (c, x) in g.into_iter().enumerate() {
+            out[c] = x * direct;
+            out[n + c] = x * diffuse;
+        }
+    }
+    Ok(())
 }
 
 /// True if a keyframe of the time-sorted `keys` lies in (t0, t1].

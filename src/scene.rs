@@ -184,10 +184,349 @@ pub struct Object {
     /// EQ bands applied in order.
     #[serde(default)]
     pub eq: Vec<Band>,
+    /// Extent width in degrees (0-360), keyframed: how wide the source sounds, spread over
+    /// the neighbouring speakers (BS.2127 `width`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub width: Vec<ValueKey>,
+    /// Extent height in degrees (0-360), keyframed (BS.2127 `height`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub height: Vec<ValueKey>,
+    /// Extent depth (0-1, the range of distances around the speaker radius), keyframed
+    /// (BS.2127 `depth`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depth: Vec<ValueKey>,
+    /// Divergence keyframes: two extra copies left and right of the position
+    /// (BS.2127 `objectDivergence`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub divergence: Vec<DivergenceKey>,
+    /// Diffuseness (0-1), keyframed: the share of the power sent decorrelated to every
+    /// speaker (BS.2127 `diffuse`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diffuse: Vec<ValueKey>,
+    /// Snap to the nearest speaker (BS.2127 `channelLock`), for the whole object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_lock: Option<ChannelLockSpec>,
+    /// Speakers to keep the object out of (BS.2127 `zoneExclusion`), for the whole object.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zone_exclusion: Vec<ZoneSpec>,
+    /// The position is relative to the reference screen and follows the layout's screen
+    /// (BS.2127 `screenRef`), for the whole object.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub screen_ref: bool,
     /// BS.2127 metadata blocks (ADM input). When present they replace `position`, `gain`
     /// and `gain_db` with BS.2127's per-block rules; RON scenes never set it.
     #[serde(skip)]
     pub timeline: Option<Timeline>,
+}
+
+/// A keyframe of a numeric object parameter (`width`, `height`, `depth`, `diffuse`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueKey {
+    /// Time in seconds.
+    pub time: f64,
+    /// The value (degrees for width and height, 0-1 for depth and diffuse).
+    pub value: f64,
+    /// How the value travels from the previous keyframe to this one.
+    #[serde(default)]
+    pub interp: Interp,
+}
+
+/// A divergence keyframe (BS.2127 `objectDivergence`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DivergenceKey {
+    /// Time in seconds.
+    pub time: f64,
+    /// 0-1: 0 is the object alone, 0.5 three equal copies, 1 only the two side copies.
+    pub value: f64,
+    /// Degrees (0-180) from the position to each side copy (BS.2127 `azimuthRange`,
+    /// default 45).
+    #[serde(default = "divergence_range")]
+    pub range: f64,
+    /// How value and range travel from the previous keyframe to this one.
+    #[serde(default)]
+    pub interp: Interp,
+}
+
+fn divergence_range() -> f64 {
+    45.0
+}
+
+/// BS.2127 `channelLock`: the object plays from its nearest speaker.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelLockSpec {
+    /// Lock only to a speaker within this distance (0-2, BS.2127 `maxDistance`; distance
+    /// between unit direction vectors); None: always lock.
+    #[serde(default)]
+    pub max_distance: Option<f64>,
+}
+
+/// One zone of `zone_exclusion`: polar (`min_az`, `max_az`, optional `min_el`/`max_el`,
+/// default -90/90) or Cartesian (`min_x` ... `max_z`, all six).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSpec {
+    /// Polar: the zone runs anticlockwise (to the left) from `min_az` to `max_az`, degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_az: Option<f64>,
+    /// Polar: end azimuth, degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_az: Option<f64>,
+    /// Polar: lowest elevation, degrees (default -90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_el: Option<f64>,
+    /// Polar: highest elevation, degrees (default 90).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_el: Option<f64>,
+    /// Cartesian: lowest x (-1 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_x: Option<f64>,
+    /// Cartesian: highest x.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_x: Option<f64>,
+    /// Cartesian: lowest y.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_y: Option<f64>,
+    /// Cartesian: highest y.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_y: Option<f64>,
+    /// Cartesian: lowest z.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_z: Option<f64>,
+    /// Cartesian: highest z.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_z: Option<f64>,
+}
+
+impl ZoneSpec {
+    /// The panner's zone (after validation: a complete polar or Cartesian zone).
+    pub fn zone(&self) -> crate::panner::zone::Zone {
+        use crate::panner::zone::Zone;
+        match (
+            self.min_x, self.max_x, self.min_y, self.max_y, self.min_z, self.max_z,
+        ) {
+            (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)) => Zone::Cartesian {
+                min: [a, c, e],
+                max: [b, d, f],
+            },
+            _ => Zone::Polar {
+                min_azimuth: self.min_az.unwrap_or(-180.0),
+                max_azimuth: self.max_az.unwrap_or(180.0),
+                min_elevation: self.min_el.unwrap_or(-90.0),
+                max_elevation: self.max_el.unwrap_or(90.0),
+            },
+        }
+    }
+
+    /// Checks the zone; the error text names the offending field.
+    fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let polar = [self.min_az, self.max_az, self.min_el, self.max_el];
+        let cart = [
+            self.min_x, self.max_x, self.min_y, self.max_y, self.min_z, self.max_z,
+        ];
+        let names = [
+            "min_az", "max_az", "min_el", "max_el", "min_x", "max_x", "min_y", "max_y", "min_z",
+            "max_z",
+        ];
+        for (n, v) in names.iter().zip(polar.iter().chain(cart.iter())) {
+            if let Some(v) = v {
+                if !v.is_finite() {
+                    return Err((n.to_string(), format!("{v} is not a finite number")));
+                }
+            }
+        }
+        let is_polar = polar.iter().any(Option::is_some);
+        let is_cart = cart.iter().any(Option::is_some);
+        if is_polar == is_cart {
+            return Err((
+                String::new(),
+                "give either a polar zone (min_az, max_az[, min_el, max_el]) or a Cartesian one (min_x, max_x, min_y, max_y, min_z, max_z)".into(),
+            ));
+        }
+        let order = |lo: f64, hi: f64, n: &str, m: &str| {
+            if lo > hi {
+                Err((n.to_string(), format!("{n} {lo} is greater than {m} {hi}")))
+            } else {
+                Ok(())
+            }
+        };
+        if is_polar {
+            let (Some(a0), Some(a1)) = (self.min_az, self.max_az) else {
+                return Err((String::new(), "a polar zone needs min_az and max_az".into()));
+            };
+            for (n, v) in [("min_az", a0), ("max_az", a1)] {
+                if !(-360.0..=360.0).contains(&v) {
+                    return Err((n.into(), format!("{v} must be in [-360, 360] degrees")));
+                }
+            }
+            if a0 > a1 || a1 - a0 > 360.0 {
+                return Err((
+                    "min_az".into(),
+                    format!("min_az {a0} and max_az {a1}: the zone runs anticlockwise (to the left) from min_az up to max_az, at most 360 degrees; a zone across the back is written e.g. min_az: 150, max_az: 210"),
+                ));
+            }
+            let (e0, e1) = (self.min_el.unwrap_or(-90.0), self.max_el.unwrap_or(90.0));
+            for (n, v) in [("min_el", e0), ("max_el", e1)] {
+                if !(-90.0..=90.0).contains(&v) {
+                    return Err((n.into(), format!("{v} must be in [-90, 90] degrees")));
+                }
+            }
+            order(e0, e1, "min_el", "max_el")?;
+        } else {
+            if cart.iter().any(Option::is_none) {
+                return Err((
+                    String::new(),
+                    "a Cartesian zone needs all of min_x, max_x, min_y, max_y, min_z, max_z".into(),
+                ));
+            }
+            let c: Vec<f64> = cart.iter().map(|v| v.expect("checked")).collect();
+            for (k, v) in c.iter().enumerate() {
+                if !(-1.0..=1.0).contains(v) {
+                    return Err((names[4 + k].into(), format!("{v} must be in [-1, 1]")));
+                }
+            }
+            order(c[0], c[1], "min_x", "max_x")?;
+            order(c[2], c[3], "min_y", "max_y")?;
+            order(c[4], c[5], "min_z", "max_z")?;
+        }
+        Ok(())
+    }
+}
+
+/// Largest change of a unitless object parameter (depth, diffuse, divergence value)
+/// between two of the renderer's control points.
+pub const MAX_STEP_PARAM: f64 = 0.01;
+
+/// An object's BS.2127 parameters beyond a point, as automation: what
+/// [`Object::param_automation`] gathers from the RON fields, sampled with
+/// [`ParamAutomation::at`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ParamAutomation {
+    /// Width keyframes (degrees).
+    pub width: Vec<ValueKey>,
+    /// Height keyframes (degrees).
+    pub height: Vec<ValueKey>,
+    /// Depth keyframes.
+    pub depth: Vec<ValueKey>,
+    /// Divergence keyframes.
+    pub divergence: Vec<DivergenceKey>,
+    /// Diffuse keyframes.
+    pub diffuse: Vec<ValueKey>,
+    /// Channel lock (static).
+    pub channel_lock: Option<ChannelLockSpec>,
+    /// Zones excluded (static).
+    pub zone_exclusion: Vec<crate::panner::zone::Zone>,
+    /// Screen-related (static).
+    pub screen_ref: bool,
+}
+
+impl Object {
+    /// The object's parameters beyond a point; None when it sets none of them (then it is
+    /// rendered as a point source, exactly as before they existed).
+    pub fn param_automation(&self) -> Option<ParamAutomation> {
+        let any = !(self.width.is_empty()
+            && self.height.is_empty()
+            && self.depth.is_empty()
+            && self.divergence.is_empty()
+            && self.diffuse.is_empty()
+            && self.channel_lock.is_none()
+            && self.zone_exclusion.is_empty()
+            && !self.screen_ref);
+        any.then(|| ParamAutomation {
+            width: self.width.clone(),
+            height: self.height.clone(),
+            depth: self.depth.clone(),
+            divergence: self.divergence.clone(),
+            diffuse: self.diffuse.clone(),
+            channel_lock: self.channel_lock.clone(),
+            zone_exclusion: self.zone_exclusion.iter().map(ZoneSpec::zone).collect(),
+            screen_ref: self.screen_ref,
+        })
+    }
+
+    /// True if the object is ever diffuse (a diffuse keyframe above 0).
+    pub fn is_diffuse(&self) -> bool {
+        self.diffuse.iter().any(|k| k.value > 0.0)
+    }
+}
+
+/// The value of numeric keyframes at `time` (`default` when there are none).
+pub fn value_at(keys: &[ValueKey], time: f64, default: f64) -> f64 {
+    if keys.is_empty() {
+        return default;
+    }
+    let (a, b, t) = segment(keys, |k| k.time, time);
+    if a == b {
+        return keys[a].value;
+    }
+    let s = shape(keys[b].interp, t);
+    keys[a].value + (keys[b].value - keys[a].value) * s
+}
+
+/// Divergence (value, range in degrees) at `time`; None when there is none.
+pub fn divergence_at(keys: &[DivergenceKey], time: f64) -> Option<(f64, f64)> {
+    if keys.is_empty() {
+        return None;
+    }
+    let (a, b, t) = segment(keys, |k| k.time, time);
+    let (v, r) = if a == b {
+        (keys[a].value, keys[a].range)
+    } else {
+        let s = shape(keys[b].interp, t);
+        let (ka, kb) = (&keys[a], &keys[b]);
+        (
+            ka.value + (kb.value - ka.value) * s,
+            ka.range + (kb.range - ka.range) * s,
+        )
+    };
+    (v != 0.0).then_some((v, r))
+}
+
+impl ParamAutomation {
+    /// BS.2127's parameters at `time` seconds (distance 1: RON objects pan by direction).
+    pub fn at(&self, time: f64) -> ObjectParams {
+        ObjectParams {
+            distance: 1.0,
+            width: value_at(&self.width, time, 0.0),
+            height: value_at(&self.height, time, 0.0),
+            depth: value_at(&self.depth, time, 0.0),
+            divergence: divergence_at(&self.divergence, time),
+            channel_lock: self.channel_lock.as_ref().map(|c| c.max_distance),
+            zone_exclusion: self.zone_exclusion.clone(),
+            diffuse: value_at(&self.diffuse, time, 0.0),
+            screen_ref: self.screen_ref,
+            reference_screen: None,
+            screen_edge_lock: Default::default(),
+        }
+    }
+
+    /// True if a keyframe of any parameter lies in (t0, t1].
+    pub fn key_between(&self, t0: f64, t1: f64) -> bool {
+        let v = |k: &[ValueKey]| {
+            let i = k.partition_point(|k| k.time <= t0);
+            i < k.len() && k[i].time <= t1
+        };
+        let i = self.divergence.partition_point(|k| k.time <= t0);
+        v(&self.width)
+            || v(&self.height)
+            || v(&self.depth)
+            || v(&self.diffuse)
+            || (i < self.divergence.len() && self.divergence[i].time <= t1)
+    }
+
+    /// How many control points the parameters' change from `t0` to `t1` needs: one per
+    /// `max_deg` degrees of width, height or divergence range, one per [`MAX_STEP_PARAM`]
+    /// of depth, diffuse or divergence value.
+    pub fn steps(&self, t0: f64, t1: f64, max_deg: f64) -> f64 {
+        let d = |k: &[ValueKey]| (value_at(k, t1, 0.0) - value_at(k, t0, 0.0)).abs();
+        let (v0, r0) = divergence_at(&self.divergence, t0).unwrap_or((0.0, 0.0));
+        let (v1, r1) = divergence_at(&self.divergence, t1).unwrap_or((0.0, 0.0));
+        let deg = d(&self.width).max(d(&self.height)).max((r1 - r0).abs());
+        let unit = d(&self.depth).max(d(&self.diffuse)).max((v1 - v0).abs());
+        (deg / max_deg).max(unit / MAX_STEP_PARAM)
+    }
 }
 
 /// Where one BS.2127 metadata block places its signal.
@@ -574,6 +913,7 @@ impl Scene {
             for (b, band) in ob.eq.iter().enumerate() {
                 band.validate(self.sample_rate, &format!("{o}: {at}.eq[{b}]"))?;
             }
+            validate_params(ob, &at).map_err(|(a, m)| bad(a, m))?;
         }
         for (i, bed) in self.beds.iter().enumerate() {
             let at = format!("bed {} ('{}')", i + 1, bed.name);
@@ -764,6 +1104,75 @@ fn validate_gain_keys(keys: &[GainKey], at: &str) -> std::result::Result<(), (St
         if !g.db.is_finite() || g.db > MAX_GAIN_DB {
             return Err((format!("{kat}.db"), format!("{}: {GAIN_RULE}", g.db)));
         }
+    }
+    Ok(())
+}
+
+/// Checks an object's parameters beyond a point: keyframe times in order, values in range.
+/// Errors name the field, the keyframe's index and its time.
+fn validate_params(ob: &Object, at: &str) -> std::result::Result<(), (String, String)> {
+    let numeric: [(&str, &[ValueKey], f64, &str); 4] = [
+        ("width", &ob.width, 360.0, "degrees"),
+        ("height", &ob.height, 360.0, "degrees"),
+        ("depth", &ob.depth, 1.0, ""),
+        ("diffuse", &ob.diffuse, 1.0, ""),
+    ];
+    let in_range = |v: f64, hi: f64| v.is_finite() && (0.0..=hi).contains(&v);
+    for (field, keys, hi, unit) in numeric {
+        for (k, key) in keys.iter().enumerate() {
+            let kat = format!("{at}.{field}[{k}] (time {})", key.time);
+            validate_time(key.time, keys.get(k.wrapping_sub(1)).map(|p| p.time))
+                .map_err(|m| (kat.clone(), m))?;
+            if !in_range(key.value, hi) {
+                let unit = if unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {unit}")
+                };
+                return Err((
+                    format!("{kat}.value"),
+                    format!("{} must be in [0, {hi}]{unit}", key.value),
+                ));
+            }
+        }
+    }
+    for (k, key) in ob.divergence.iter().enumerate() {
+        let kat = format!("{at}.divergence[{k}] (time {})", key.time);
+        validate_time(
+            key.time,
+            ob.divergence.get(k.wrapping_sub(1)).map(|p| p.time),
+        )
+        .map_err(|m| (kat.clone(), m))?;
+        if !in_range(key.value, 1.0) {
+            return Err((
+                format!("{kat}.value"),
+                format!("{} must be in [0, 1]", key.value),
+            ));
+        }
+        if !in_range(key.range, 180.0) {
+            return Err((
+                format!("{kat}.range"),
+                format!("{} must be in [0, 180] degrees", key.range),
+            ));
+        }
+    }
+    if let Some(Some(m)) = ob.channel_lock.as_ref().map(|c| c.max_distance) {
+        if !in_range(m, 2.0) {
+            return Err((
+                format!("{at}.channel_lock.max_distance"),
+                format!("{m} must be in [0, 2] (the distance between unit direction vectors)"),
+            ));
+        }
+    }
+    for (z, zone) in ob.zone_exclusion.iter().enumerate() {
+        zone.validate().map_err(|(field, m)| {
+            let f = if field.is_empty() {
+                String::new()
+            } else {
+                format!(".{field}")
+            };
+            (format!("{at}.zone_exclusion[{z}]{f}"), m)
+        })?;
     }
     Ok(())
 }
@@ -1055,6 +1464,47 @@ mod tests {
 
     fn parse(text: &str) -> Result<Scene> {
         Scene::parse(text, "s.ron", Path::new("."))
+    }
+
+    #[test]
+    fn object_parameters_follow_their_keyframes() {
+        let s = parse("Scene(sample_rate: 48000, duration: 4.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 0, az: 0)], width: [(time: 1, value: 10), (time: 3, value: 50, interp: Smooth)], diffuse: [(time: 0, value: 0), (time: 2, value: 1, interp: Step)], divergence: [(time: 0, value: 0.2), (time: 2, value: 0.6, range: 25)], channel_lock: (max_distance: 0.5), zone_exclusion: [(min_az: 150, max_az: 210)], screen_ref: true)])").unwrap();
+        let ob = &s.objects[0];
+        let p = ob.param_automation().unwrap();
+        assert!(ob.is_diffuse());
+        // Before the first keyframe the first value holds; Smooth is half-way at the middle.
+        assert_eq!(p.at(0.0).width, 10.0);
+        assert!((p.at(2.0).width - 30.0).abs() < 1e-12);
+        assert!(p.at(1.5).width < 20.0, "eases in: below the linear 20");
+        assert_eq!(p.at(9.0).width, 50.0);
+        // Step jumps at its keyframe.
+        assert_eq!(p.at(1.999).diffuse, 0.0);
+        assert_eq!(p.at(2.0).diffuse, 1.0);
+        // Divergence value and range both interpolate (range default 45).
+        let (v, r) = p.at(1.0).divergence.unwrap();
+        assert!(
+            (v - 0.4).abs() < 1e-12 && (r - 35.0).abs() < 1e-12,
+            "{v} {r}"
+        );
+        let q = p.at(0.5);
+        assert_eq!(q.channel_lock, Some(Some(0.5)));
+        assert!(q.screen_ref && q.distance == 1.0);
+        assert_eq!(
+            q.zone_exclusion,
+            vec![crate::panner::zone::Zone::Polar {
+                min_azimuth: 150.0,
+                max_azimuth: 210.0,
+                min_elevation: -90.0,
+                max_elevation: 90.0
+            }]
+        );
+        // The renderer's control-point rules: keyframes inside a span, and how far values move.
+        assert!(p.key_between(0.5, 1.0) && !p.key_between(1.0, 1.9));
+        assert!((p.steps(3.5, 3.6, 0.5) - 0.0).abs() < 1e-12);
+        assert!(p.steps(1.0, 1.1, 0.5) > 1.0);
+        // An object without any of them has none.
+        let plain = parse("Scene(sample_rate: 48000, duration: 1.0, objects: [Object(name: \"a\", source: Generator(Silence), position: [(time: 0, az: 0)])])").unwrap();
+        assert!(plain.objects[0].param_automation().is_none());
     }
 
     #[test]

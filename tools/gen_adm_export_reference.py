@@ -5,7 +5,8 @@ Run from the repository root, after `cargo build --release`, with the venv that 
 
     /work/venv-ear/bin/python tools/gen_adm_export_reference.py [--mixstage target/release/mixstage]
 
-For every example scene in scenes/*.ron, and the test scenes in tests/data/adm/export/*.ron
+For every example scene in scenes/*.ron (but the Dolby profile of a scene it refuses: objects
+with width, diffuse and the other parameters beyond a point), and the test scenes in tests/data/adm/export/*.ron
 (a 9.1.6 bed, which needs a custom DirectSpeakers pack; a 22.2 bed; a gain step), it
   1. exports the scene with `mixstage adm export SCENE -o TMP/NAME.wav --profile P` (24-bit) for
      both profiles, ebu and dolby,
@@ -91,8 +92,15 @@ def main():
             name = scene[:-4]
             for profile in ["ebu", "dolby"]:
                 master = os.path.join(tmp, f"{name}.{profile}.wav")
-                subprocess.run([a.mixstage, "adm", "export", path, "-o", master, "-q",
-                                "--profile", profile], check=True)
+                done = subprocess.run([a.mixstage, "adm", "export", path, "-o", master, "-q",
+                                       "--profile", profile], stderr=subprocess.PIPE, text=True)
+                if done.returncode != 0 and profile == "dolby" and "Dolby profile" in done.stderr:
+                    # Objects with width, diffuse etc. (scenes/extent.ron): the Dolby profile
+                    # refuses them, as tests/adm_export.rs checks.
+                    print(f"{scene} dolby: refused by the profile, skipped")
+                    continue
+                if done.returncode != 0:
+                    sys.exit(done.stderr)
                 strict = ["--strict"]
                 if profile == "dolby":
                     stripped = os.path.join(tmp, f"{name}.{profile}.ear.wav")

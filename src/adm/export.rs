@@ -11,7 +11,11 @@
 //!   BS.2127's linear ramp over each block follows the scene (the renderer's own rule).
 //!   Gain and gain automation (with the scene's master gain) are the blocks' `gain`. A
 //!   `Step` keyframe becomes a block ending at the step with the old value and a one-tick
-//!   block with `jumpPosition` starting at it;
+//!   block with `jumpPosition` starting at it. An object's parameters beyond a point (width,
+//!   height, depth, diffuse, divergence, channel lock, zone exclusion, screen reference) are
+//!   written into every block at the block's time, their keyframes are boundaries too, and a
+//!   block is split where they would change more than the renderer's control-point limits
+//!   (EBU profile only: the Dolby profile refuses them);
 //! - block boundaries lie on an exact decimal grid of [`GRID_HZ`] ticks per second
 //!   (0.000125 s, six samples at 48 kHz), and each block's duration is exactly the next
 //!   block's rtime minus its own, so renderers read the blocks as continuous;
@@ -129,6 +133,10 @@ pub struct PlannedBlock {
     /// A Cartesian position to write instead of converting azimuth and elevation (a Dolby
     /// bed speaker exported as an object, at its allocentric position).
     pub xyz: Option<[f64; 3]>,
+    /// The object's BS.2127 parameters beyond a point at the block's time (width, height,
+    /// depth, objectDivergence, channelLock, zoneExclusion, diffuse, screenRef); None for a
+    /// point source.
+    pub params: Option<Box<scene::ObjectParams>>,
 }
 
 /// The blocks of an object lasting `end` ticks, with `extra_db` (object and master gain)
@@ -145,7 +153,37 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64, grid: i64) -> Ve
         .skip(1)
         .filter(|k| k.interp == Interp::Step);
     let gain_steps = ob.gain.iter().skip(1).filter(|k| k.interp == Interp::Step);
-    for t in pos_steps.map(|k| k.time).chain(gain_steps.map(|k| k.time)) {
+    let params = ob.param_automation();
+    // Keyframes of the numeric parameters: (time, interp) of each.
+    let param_keys: Vec<(f64, Interp)> = ob
+        .width
+        .iter()
+        .chain(&ob.height)
+        .chain(&ob.depth)
+        .chain(&ob.diffuse)
+        .map(|k| (k.time, k.interp))
+        .chain(ob.divergence.iter().map(|k| (k.time, k.interp)))
+        .collect();
+    let param_steps = [&ob.width, &ob.height, &ob.depth, &ob.diffuse]
+        .into_iter()
+        .flat_map(|v| {
+            v.iter()
+                .skip(1)
+                .filter(|k| k.interp == Interp::Step)
+                .map(|k| k.time)
+        })
+        .chain(
+            ob.divergence
+                .iter()
+                .skip(1)
+                .filter(|k| k.interp == Interp::Step)
+                .map(|k| k.time),
+        );
+    for t in pos_steps
+        .map(|k| k.time)
+        .chain(gain_steps.map(|k| k.time))
+        .chain(param_steps)
+    {
         let k = tick(t);
         if k > 0 && k < end {
             steps.push(k);
@@ -158,6 +196,7 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64, grid: i64) -> Ve
         .iter()
         .map(|k| k.time)
         .chain(ob.gain.iter().map(|k| k.time))
+        .chain(param_keys.iter().map(|k| k.0))
     {
         cuts.push(tick(k));
     }
@@ -189,9 +228,11 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64, grid: i64) -> Ve
             bounds.push(b);
             continue;
         }
-        // Measure the path (and the fade) over 32 sub-steps, then split evenly.
-        let (mut turn, mut fade) = (0.0, 0.0);
+        // Measure the path (and the fade, and the parameters' change) over 32 sub-steps, then
+        // split evenly.
+        let (mut turn, mut fade, mut change) = (0.0, 0.0, 0.0);
         let mut last = value_at(a, false);
+        let mut last_t = secs(a);
         for j in 1..=32 {
             let t = a as f64 + (b - a) as f64 * j as f64 / 32.0;
             let t = if j == 32 && is_step(b) {
@@ -205,10 +246,14 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64, grid: i64) -> Ve
             );
             turn += geometry::angle_between(&last.0, &now.0).to_degrees();
             fade += (now.1 - last.1).abs();
+            if let Some(p) = &params {
+                change += p.steps(last_t, t, MAX_TURN_DEG);
+            }
             last = now;
+            last_t = t;
         }
         // Pieces of at most `len` whole ticks, so that no piece exceeds the limits.
-        let need = (turn / MAX_TURN_DEG).max(fade / MAX_FADE_DB);
+        let need = (turn / MAX_TURN_DEG).max(fade / MAX_FADE_DB).max(change);
         let len = if need > 1.0 {
             (((b - a) as f64 / need).floor() as i64).max(1)
         } else {
@@ -231,6 +276,16 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64, grid: i64) -> Ve
             } else {
                 value_at(b, is_step(b))
             };
+            // The parameters are sampled where the position is.
+            let t_of = |a: i64, b: i64| {
+                if jump {
+                    secs(a)
+                } else if is_step(b) {
+                    secs(b) - 0.25 / grid as f64
+                } else {
+                    secs(b)
+                }
+            };
             let (az, el, _) = geometry::cartesian_to_polar(d);
             PlannedBlock {
                 start: a,
@@ -240,6 +295,7 @@ pub fn plan_object(ob: &scene::Object, extra_db: f64, end: i64, grid: i64) -> Ve
                 gain: db_to_gain(db),
                 jump,
                 xyz: None,
+                params: params.as_ref().map(|p| Box::new(p.at(t_of(a, b)))),
             }
         })
         .collect()
@@ -535,6 +591,22 @@ pub fn export(
     }
     scene.check_not_an_input(out)?;
     let dolby = opts.profile == Profile::Dolby;
+    if dolby {
+        // Dolby's blocks are Cartesian: a polar width or divergence would change meaning.
+        let sized = scene
+            .objects
+            .iter()
+            .enumerate()
+            .find(|(_, o)| !o.mute && o.param_automation().is_some());
+        if let Some((i, o)) = sized {
+            return Err(Error::Invalid(format!(
+                "{}: object {} ('{}') sets width/height/depth/divergence/diffuse/channel_lock/zone_exclusion/screen_ref, which the Dolby profile's position-only blocks do not carry; export it with the EBU profile",
+                scene.origin,
+                i + 1,
+                o.name
+            )));
+        }
+    }
     let grid = opts.profile.grid();
     let rate = scene.sample_rate;
     // The render engine reads the sources (with their EQ) exactly as `render` does; 7.1.4
@@ -618,6 +690,7 @@ pub fn export(
                 gain: 1.0,
                 jump: true,
                 xyz: sp.allocentric,
+                params: None,
             };
             let name = format!("{} {}", bed.name, sp.label);
             let blocks = vec![block];
@@ -835,6 +908,72 @@ fn position_xml(az: f64, el: f64, xyz: Option<[f64; 3]>, cartesian: bool) -> Str
 }
 
 /// The `axml` text and the `chna` chunk for `items` (sorted by content).
+/// The elements of an audioBlockFormat (polar) that carry BS.2127's parameters beyond a
+/// point: those that differ from their defaults.
+fn params_xml(p: &scene::ObjectParams) -> String {
+    use crate::panner::zone::Zone;
+    let mut x = String::new();
+    for (name, v) in [("width", p.width), ("height", p.height), ("depth", p.depth)] {
+        if v != 0.0 {
+            let _ = write!(x, "<{name}>{}</{name}>", clean(v));
+        }
+    }
+    if p.diffuse != 0.0 {
+        let _ = write!(x, "<diffuse>{}</diffuse>", clean(p.diffuse));
+    }
+    match p.channel_lock {
+        Some(Some(m)) => {
+            let _ = write!(
+                x,
+                "<channelLock maxDistance=\"{}\">1</channelLock>",
+                clean(m)
+            );
+        }
+        Some(None) => x.push_str("<channelLock>1</channelLock>"),
+        None => {}
+    }
+    if let Some((v, r)) = p.divergence {
+        let _ = write!(
+            x,
+            "<objectDivergence azimuthRange=\"{}\">{}</objectDivergence>",
+            clean(r),
+            clean(v)
+        );
+    }
+    if !p.zone_exclusion.is_empty() {
+        x.push_str("<zoneExclusion>");
+        for (i, z) in p.zone_exclusion.iter().enumerate() {
+            match *z {
+                Zone::Polar {
+                    min_azimuth,
+                    max_azimuth,
+                    min_elevation,
+                    max_elevation,
+                } => {
+                    let _ = write!(
+                        x,
+                        "<zone minAzimuth=\"{min_azimuth}\" maxAzimuth=\"{max_azimuth}\" minElevation=\"{min_elevation}\" maxElevation=\"{max_elevation}\">zone {}</zone>",
+                        i + 1
+                    );
+                }
+                Zone::Cartesian { min, max } => {
+                    let _ = write!(
+                        x,
+                        "<zone minX=\"{}\" maxX=\"{}\" minY=\"{}\" maxY=\"{}\" minZ=\"{}\" maxZ=\"{}\">zone {}</zone>",
+                        min[0], max[0], min[1], max[1], min[2], max[2],
+                        i + 1
+                    );
+                }
+            }
+        }
+        x.push_str("</zoneExclusion>");
+    }
+    if p.screen_ref {
+        x.push_str("<screenRef>1</screenRef>");
+    }
+    x
+}
+
 fn build_metadata(items: &[(usize, &Item)], m: &Meta) -> (String, Vec<u8>) {
     let dolby = m.profile == Profile::Dolby;
     let grid = m.profile.grid();
@@ -881,6 +1020,9 @@ fn build_metadata(items: &[(usize, &Item)], m: &Meta) -> (String, Vec<u8>) {
                         position_xml(bl.azimuth, bl.elevation, bl.xyz, dolby),
                         bl.gain
                     );
+                    if let Some(p) = &bl.params {
+                        defs.push_str(&params_xml(p));
+                    }
                     if bl.jump || dolby && b == 0 {
                         defs.push_str("<jumpPosition interpolationLength=\"0\">1</jumpPosition>");
                     } else if dolby {
@@ -1201,6 +1343,14 @@ mod tests {
             gain,
             lfe_send_db: None,
             eq: Vec::new(),
+            width: Vec::new(),
+            height: Vec::new(),
+            depth: Vec::new(),
+            divergence: Vec::new(),
+            diffuse: Vec::new(),
+            channel_lock: None,
+            zone_exclusion: Vec::new(),
+            screen_ref: false,
             timeline: None,
         }
     }

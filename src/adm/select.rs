@@ -865,6 +865,14 @@ impl AdmMaster {
                 gain: Vec::new(),
                 lfe_send_db: None,
                 eq: Vec::new(),
+                width: Vec::new(),
+                height: Vec::new(),
+                depth: Vec::new(),
+                divergence: Vec::new(),
+                diffuse: Vec::new(),
+                channel_lock: None,
+                zone_exclusion: Vec::new(),
+                screen_ref: false,
                 timeline: Some(Timeline { blocks }),
             });
         }
