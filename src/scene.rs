@@ -423,6 +423,31 @@ pub struct ParamAutomation {
 }
 
 impl Object {
+    /// An object named `name` playing `source`: at the front (azimuth 0), gain 0 dB, no
+    /// automation, EQ, LFE send or parameters beyond a point.
+    pub fn new(name: impl Into<String>, source: Source) -> Object {
+        Object {
+            name: name.into(),
+            group: None,
+            source,
+            gain_db: 0.0,
+            mute: false,
+            position: vec![PositionKey::default()],
+            gain: Vec::new(),
+            lfe_send_db: None,
+            eq: Vec::new(),
+            width: Vec::new(),
+            height: Vec::new(),
+            depth: Vec::new(),
+            divergence: Vec::new(),
+            diffuse: Vec::new(),
+            channel_lock: None,
+            zone_exclusion: Vec::new(),
+            screen_ref: false,
+            timeline: None,
+        }
+    }
+
     /// The object's parameters beyond a point; None when it sets none of them (then it is
     /// rendered as a point source, exactly as before they existed).
     pub fn param_automation(&self) -> Option<ParamAutomation> {

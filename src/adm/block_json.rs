@@ -45,29 +45,7 @@ pub fn parse(text: &str, origin: &str) -> Result<MetaBlock> {
     let o = v
         .as_object()
         .ok_or_else(|| bad("a block is a JSON object {...}".into()))?;
-    let mut b = Block {
-        id: "the block".into(),
-        rtime: None,
-        duration: None,
-        gain: 1.0,
-        position: PositionSet::default(),
-        cartesian: false,
-        jump: false,
-        interpolation_length: None,
-        speaker_labels: Vec::new(),
-        divergence: None,
-        width: 0.0,
-        height: 0.0,
-        depth: 0.0,
-        channel_lock: None,
-        zones: Vec::new(),
-        diffuse: 0.0,
-        screen_ref: false,
-        edge_lock: EdgeLock::default(),
-        importance: 10,
-        hoa: Default::default(),
-        line: 0,
-    };
+    let mut b = Block::new("the block", 0);
     let mut reference_screen = None;
     for (key, val) in o {
         let f = |what: &str| number(val, what).map_err(&bad);

@@ -1334,24 +1334,9 @@ mod tests {
 
     fn object(position: Vec<scene::PositionKey>, gain: Vec<scene::GainKey>) -> scene::Object {
         scene::Object {
-            name: "o".into(),
-            group: None,
-            source: scene::Source::Generator(scene::Generator::Silence),
-            gain_db: 0.0,
-            mute: false,
             position,
             gain,
-            lfe_send_db: None,
-            eq: Vec::new(),
-            width: Vec::new(),
-            height: Vec::new(),
-            depth: Vec::new(),
-            divergence: Vec::new(),
-            diffuse: Vec::new(),
-            channel_lock: None,
-            zone_exclusion: Vec::new(),
-            screen_ref: false,
-            timeline: None,
+            ..scene::Object::new("o", scene::Source::Generator(scene::Generator::Silence))
         }
     }
 

@@ -299,6 +299,36 @@ pub struct Block {
     pub line: usize,
 }
 
+impl Block {
+    /// A block with ADM's defaults (no timing, gain 1, no position yet, importance 10),
+    /// `line` the XML line it starts on (0 when it comes from elsewhere).
+    pub fn new(id: impl Into<String>, line: usize) -> Block {
+        Block {
+            id: id.into(),
+            rtime: None,
+            duration: None,
+            gain: 1.0,
+            position: PositionSet::default(),
+            cartesian: false,
+            jump: false,
+            interpolation_length: None,
+            speaker_labels: Vec::new(),
+            divergence: None,
+            width: 0.0,
+            height: 0.0,
+            depth: 0.0,
+            channel_lock: None,
+            zones: Vec::new(),
+            diffuse: 0.0,
+            screen_ref: false,
+            edge_lock: Default::default(),
+            importance: 10,
+            hoa: Default::default(),
+            line,
+        }
+    }
+}
+
 /// audioChannelFormat.
 #[derive(Debug, Clone)]
 pub struct Channel {

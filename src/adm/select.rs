@@ -854,26 +854,14 @@ impl AdmMaster {
                 _ => format!("{} ({})", it.channel, ch.name),
             };
             objects.push(scene::Object {
-                name,
                 group: Some(group),
-                source: Source::Track {
-                    index: it.track.expect("mapped"),
-                },
-                gain_db: 0.0,
-                mute: false,
-                position: vec![scene::PositionKey::default()],
-                gain: Vec::new(),
-                lfe_send_db: None,
-                eq: Vec::new(),
-                width: Vec::new(),
-                height: Vec::new(),
-                depth: Vec::new(),
-                divergence: Vec::new(),
-                diffuse: Vec::new(),
-                channel_lock: None,
-                zone_exclusion: Vec::new(),
-                screen_ref: false,
                 timeline: Some(Timeline { blocks }),
+                ..scene::Object::new(
+                    name,
+                    Source::Track {
+                        index: it.track.expect("mapped"),
+                    },
+                )
             });
         }
         // HOA items: a bed of the master's tracks, decoded to the layout.

@@ -381,25 +381,7 @@ fn start_element(
             cur.block = Some(Block {
                 rtime: time_attr(org, f, "rtime", &id)?,
                 duration: time_attr(org, f, "duration", &id)?,
-                id,
-                gain: 1.0,
-                position: PositionSet::default(),
-                cartesian: false,
-                jump: false,
-                interpolation_length: None,
-                speaker_labels: Vec::new(),
-                divergence: None,
-                width: 0.0,
-                height: 0.0,
-                depth: 0.0,
-                channel_lock: None,
-                zones: Vec::new(),
-                diffuse: 0.0,
-                screen_ref: false,
-                edge_lock: Default::default(),
-                importance: 10,
-                hoa: Default::default(),
-                line: org.line(f.offset).0,
+                ..Block::new(id, org.line(f.offset).0)
             })
         }
         "audioStreamFormat" => {
