@@ -35,7 +35,7 @@ fn blocks_match_the_ebu_adm_renderer_on_every_bs2051_layout() {
     let data: Vec<LayoutCases> =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut layouts = std::collections::BTreeSet::new();
-    let (mut checked, mut frozen, mut diffuse_cases) = (0, 0, 0);
+    let (mut checked, mut frozen, mut diffuse_cases, mut powered) = (0, 0, 0, 0);
     let mut worst = 0.0f64;
     for l in &data {
         let layout = Layout::resolve(&l.layout).unwrap();
@@ -70,6 +70,20 @@ fn blocks_match_the_ebu_adm_renderer_on_every_bs2051_layout() {
                     );
                 }
             }
+            // Power (direct plus diffuse) is the block gain squared: point, extent, divergence,
+            // channel lock, zone downmix and the diffuse split all preserve it. The exception is
+            // BS.2127's stereo rule (a 0+5+0 downmix, not normalised behind the listener).
+            if l.layout != "0+2+0" {
+                let gain = c.block.get("gain").and_then(|g| g.as_f64()).unwrap_or(1.0);
+                let power: f64 = g.iter().map(|x| x * x).sum();
+                assert!(
+                    (power - gain * gain).abs() < 1e-9 * gain.max(1.0).powi(2),
+                    "{}: {text}: power {power}, gain^2 {}",
+                    l.layout,
+                    gain * gain
+                );
+                powered += 1;
+            }
             if c.diffuse.iter().any(|&x| x > 0.0) {
                 diffuse_cases += 1;
             }
@@ -85,5 +99,5 @@ fn blocks_match_the_ebu_adm_renderer_on_every_bs2051_layout() {
         layouts.len()
     );
     assert_eq!(layouts.len(), 10, "{layouts:?}");
-    assert!(checked >= 4000 && frozen == 1072 && diffuse_cases > 500);
+    assert!(checked >= 4000 && frozen == 1072 && diffuse_cases > 500 && powered > 3500);
 }
