@@ -37,11 +37,19 @@ struct RefCase {
     group: String,
     labels: Vec<String>,
     position: RefPosition,
+    #[serde(default)]
+    screen_edge_lock: Option<RefLock>,
     low_pass: Option<f64>,
     high_pass: Option<f64>,
     packs: Vec<String>,
     lfe: bool,
     gains: BTreeMap<String, f64>,
+}
+
+#[derive(serde::Deserialize)]
+struct RefLock {
+    horizontal: Option<String>,
+    vertical: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -134,6 +142,7 @@ fn agrees_with_the_ebu_adm_renderer() {
     let r = reference();
     assert_eq!(r.ear_version, "2.1.0");
     let mut compared = 0;
+    let mut locked = 0;
     let mut failures = Vec::new();
     for rl in &r.layouts {
         let layout = layout_for(rl);
@@ -151,12 +160,22 @@ fn agrees_with_the_ebu_adm_renderer() {
                 "{} {} {:?}: LFE decision",
                 rl.name, c.group, c.labels
             );
+            let lock = c.screen_edge_lock.as_ref();
             let ch = SpeakerChannel {
                 labels: c.labels.clone(),
                 position: c.position.to_ours(),
                 lfe,
                 packs: c.packs.clone(),
+                edge_lock: mixstage::panner::screen::EdgeLock {
+                    horizontal: lock
+                        .and_then(|l| l.horizontal.as_deref())
+                        .map(|h| h == "left"),
+                    vertical: lock.and_then(|l| l.vertical.as_deref()).map(|v| v == "top"),
+                },
             };
+            if lock.is_some() {
+                locked += 1;
+            }
             let routing = panner.route(&ch).unwrap();
             let bad: Vec<String> = layout
                 .speakers
@@ -188,6 +207,7 @@ fn agrees_with_the_ebu_adm_renderer() {
         failures[..failures.len().min(40)].join("\n")
     );
     assert!(compared > 3000, "only {compared} cases");
+    assert!(locked >= 80, "only {locked} screenEdgeLock cases");
 }
 
 #[test]
@@ -226,6 +246,7 @@ fn lfe_and_main_channels_stay_apart() {
                 labels: c.labels.clone(),
                 position: c.position.to_ours(),
                 lfe,
+                edge_lock: Default::default(),
                 packs: c.packs.clone(),
             };
             let g = panner.gains(&ch).unwrap();

@@ -98,17 +98,26 @@ def cartesian(x, y, z, x_range=None, y_range=None, z_range=None):
                           "x_range": x_range, "y_range": y_range, "z_range": z_range})
 
 
+def locked(p, horizontal=None, vertical=None):
+    """`p` with a screenEdgeLock (left/right, top/bottom)."""
+    return dict(p, screen_edge_lock=_without_none({"horizontal": horizontal, "vertical": vertical}))
+
+
 def ear_position(p):
+    from ear.fileio.adm.elements import ScreenEdgeLock
+    lock = ScreenEdgeLock(**p.get("screen_edge_lock", {}))
     if p["kind"] == "polar":
         return DirectSpeakerPolarPosition(
             bounded_azimuth=bound(p["azimuth"], p.get("azimuth_range")),
             bounded_elevation=bound(p["elevation"], p.get("elevation_range")),
             bounded_distance=bound(p["distance"], p.get("distance_range")),
+            screenEdgeLock=lock,
         )
     return DirectSpeakerCartesianPosition(
         bounded_X=bound(p["x"], p.get("x_range")),
         bounded_Y=bound(p["y"], p.get("y_range")),
         bounded_Z=bound(p["z"], p.get("z_range")),
+        screenEdgeLock=lock,
     )
 
 
@@ -144,7 +153,8 @@ def case(panner, group, labels, position, low_pass=None, high_pass=None, packs=(
     return _without_none({
         "group": group,
         "labels": list(labels),
-        "position": position,
+        "position": {k: v for k, v in position.items() if k != "screen_edge_lock"},
+        "screen_edge_lock": position.get("screen_edge_lock"),
         "low_pass": low_pass,
         "high_pass": high_pass,
         "packs": [p.upper() for p in packs],
@@ -247,7 +257,21 @@ def cases_for(layout_name, panner):
     cases.append(case(panner, "cartesian-lfe", ["Sub"], cartesian(1.0, 1.0, -1.0), 120.0))
     cases.append(case(panner, "cartesian-lfe", ["Sub"], cartesian(0.0, 1.0, -1.0, (0.5, 1.0), None, None), 120.0))
 
-    # 5. Dolby beds (labels given to ear as their BS.2051 equivalents).
+    # 5. screenEdgeLock: the position (not its bounds) moves onto the default screen's edges
+    # after the label step; a known label still wins.
+    for pos in [
+        locked(polar(0.0, 0.0), "left"),
+        locked(polar(0.0, 0.0), "right", "top"),
+        locked(polar(10.0, 5.0, 1.0, (0.0, 60.0), (-10.0, 40.0)), "left"),
+        locked(polar(-20.0, 0.0, 1.0, (-60.0, 0.0)), "right", "bottom"),
+        locked(polar(100.0, 20.0), None, "top"),
+        locked(cartesian(0.0, 1.0, 0.0), "left"),
+        locked(cartesian(0.2, 1.0, 0.3, (-1.0, 1.0), (0.5, 1.0), (-1.0, 1.0)), "right", "top"),
+    ]:
+        cases.append(case(panner, "screen-edge-lock", ["Foo"], pos))
+    cases.append(case(panner, "screen-edge-lock", ["M+000"], locked(polar(0.0, 0.0), "left")))
+
+    # 6. Dolby beds (labels given to ear as their BS.2051 equivalents).
     for label, (x, y, z) in DOLBY_POS.items():
         cases.append(case(panner, "dolby", [label], cartesian(float(x), float(y), float(z)),
                           120.0 if label == "RC_LFE" else None))

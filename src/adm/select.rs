@@ -1160,13 +1160,8 @@ fn timeline(
                         );
                     }
                 }
-                if b.edge_lock != Default::default() {
-                    warnings.add(who, "ds-edge-lock", format!(
-                        "{origin}: {who}: block {} locks a DirectSpeakers channel to the screen edge, which is not applied yet (the BS.2127 issue)",
-                        b.id
-                    ));
-                }
                 BlockTarget::Speaker(Box::new(SpeakerChannel {
+                    edge_lock: b.edge_lock,
                     labels: b.speaker_labels.clone(),
                     position,
                     lfe,

@@ -118,6 +118,9 @@ pub struct SpeakerChannel {
     /// The audioPackFormat IDs from the outermost to the innermost pack holding the
     /// channel (any case); the innermost selects BS.2127's mapping rules.
     pub packs: Vec<String>,
+    /// `screenEdgeLock` of the position: moves the position (not its bounds) onto the
+    /// reproduction screen's edge before the bounds and point-source steps.
+    pub edge_lock: crate::panner::screen::EdgeLock,
 }
 
 /// Which of BS.2127's steps decided a channel's gains.
@@ -159,6 +162,10 @@ pub struct DirectSpeakersPanner {
     /// The layout's BS.2051 code (`4+7+0`), from its name or an alias.
     code: Option<String>,
     point: PointGains,
+    /// The reproduction screen's edges, for screenEdgeLock.
+    screen: crate::panner::screen::Edges,
+    /// The layout has U+045 (BS.2127's correction of Cartesian screen positions).
+    has_u045: bool,
 }
 
 impl DirectSpeakersPanner {
@@ -171,7 +178,11 @@ impl DirectSpeakersPanner {
             .iter()
             .map(|s| s.allocentric.map(|p| Vec3::new(p[0], p[1], p[2])))
             .collect();
+        let screen = crate::panner::screen::Edges::of(&layout.screen.unwrap_or_default())
+            .map_err(|e| crate::error::Error::Invalid(format!("layout '{}': {e}", layout.name)))?;
         Ok(DirectSpeakersPanner {
+            screen,
+            has_u045: layout.speakers.iter().any(|s| !s.lfe && s.label == "U+045"),
             labels: layout.labels(),
             lfe: layout.speakers.iter().map(|s| s.lfe).collect(),
             polar: layout
@@ -220,6 +231,13 @@ impl DirectSpeakersPanner {
                 }
             }
         }
+        let locked;
+        let ch = if ch.edge_lock == Default::default() {
+            ch
+        } else {
+            locked = self.edge_locked(ch);
+            &locked
+        };
         if let Some(i) = self.within_bounds(ch)? {
             return Ok(one(i, Step::Bounds));
         }
@@ -253,6 +271,39 @@ impl DirectSpeakersPanner {
             gains,
             step: Step::PointSource,
         })
+    }
+
+    /// `ch` with its position value moved onto the screen edges its screenEdgeLock names
+    /// (BS.2127: after the label step; the bounds stay as written).
+    fn edge_locked(&self, ch: &SpeakerChannel) -> SpeakerChannel {
+        use crate::panner::screen::edge_lock;
+        let mut out = ch.clone();
+        match &mut out.position {
+            SpeakerPosition::Polar {
+                azimuth, elevation, ..
+            } => {
+                let v = geometry::polar_to_cartesian(*azimuth, *elevation, 1.0);
+                let (az, el, _) = geometry::cartesian_to_polar(edge_lock(
+                    v,
+                    ch.edge_lock,
+                    &self.screen,
+                    false,
+                    self.has_u045,
+                ));
+                (*azimuth, *elevation) = (az, el);
+            }
+            SpeakerPosition::Cartesian { x, y, z, .. } => {
+                let v = edge_lock(
+                    Vec3::new(*x, *y, *z),
+                    ch.edge_lock,
+                    &self.screen,
+                    true,
+                    self.has_u045,
+                );
+                (*x, *y, *z) = (v.x, v.y, v.z);
+            }
+        }
+        out
     }
 
     fn index_of(&self, label: &str) -> Option<usize> {
@@ -785,6 +836,7 @@ mod tests {
             lfe: is_lfe(None, None, &labels),
             labels,
             position,
+            edge_lock: Default::default(),
             packs: packs.iter().map(|s| s.to_string()).collect(),
         }
     }
