@@ -1374,3 +1374,33 @@ fn bad_hoa_metadata_names_the_object_pack_and_block() {
     });
     Case::new(&c).render_fails(&[], &[who[0], "rtime and duration", "must share it"]);
 }
+
+#[test]
+fn a_malformed_reference_screen_is_an_error_naming_the_programme() {
+    for (screen, needle) in [
+        (
+            r#"<audioProgrammeReferenceScreen aspectRatio="1.78"><screenCentrePosition azimuth="0" elevation="0"/></audioProgrammeReferenceScreen>"#,
+            "needs a screenCentrePosition and a screenWidth of the same form",
+        ),
+        (
+            r#"<audioProgrammeReferenceScreen aspectRatio="1.78"><screenCentrePosition X="0" Y="1" Z="0"/><screenWidth azimuth="58"/></audioProgrammeReferenceScreen>"#,
+            "of the same form",
+        ),
+        (
+            r#"<audioProgrammeReferenceScreen><screenCentrePosition azimuth="0" elevation="0"/><screenWidth azimuth="58"/></audioProgrammeReferenceScreen>"#,
+            "needs an aspectRatio",
+        ),
+        (
+            r#"<audioProgrammeReferenceScreen aspectRatio="1.78"><screenCentrePosition azimuth="zero" elevation="0"/><screenWidth azimuth="58"/></audioProgrammeReferenceScreen>"#,
+            "azimuth 'zero' is not a finite number",
+        ),
+    ] {
+        let p = programme(&[1]).replace("</audioProgramme>", &format!("{screen}</audioProgramme>"));
+        assert!(p.contains(screen));
+        let x = doc(&format!(
+            "{p}\n{}",
+            object(1, "Bee", "0003", &one_block(1), "")
+        ));
+        Case::new(&master(1, &[row(1, "0003")], &x)).render_fails(&[], &[needle]);
+    }
+}

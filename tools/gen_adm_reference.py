@@ -42,6 +42,7 @@ from fractions import Fraction as F
 
 warnings.filterwarnings("ignore", module="attr")  # attrs' slotted-class warning on python 3.11
 
+import attr
 import lxml.etree
 import numpy as np
 
@@ -414,6 +415,38 @@ def case_importance():
                      "importance 9 under a group of 4 left out (the lowest on the path), blocks of "
                      "importance 10, 2, 7, 4 (the second and last silent, ramped), a DirectSpeakers "
                      "bed whose pack has importance 7 kept", importance=5)
+
+
+def case_screen():
+    """BS.2127 screen handling in a render: a programme with its own audioProgrammeReferenceScreen
+    (90 degrees wide, centred 10 left and 5 up) and objects with screenRef (polar and Cartesian,
+    moving), an object locked to the screen's left edge, and an unlabelled DirectSpeakers channel
+    locked to the right edge (the reproduction screen is BS.2127's default)."""
+    from ear.common import PolarPosition, PolarScreen
+    from ear.fileio.adm.elements import ScreenEdgeLock
+    n = int(MOVING * FS)
+    b = new_builder("screen")
+    b.adm.audioProgrammes[0].referenceScreen = PolarScreen(
+        aspectRatio=1.5, centrePosition=PolarPosition(azimuth=10.0, elevation=5.0, distance=1.0),
+        widthAzimuth=90.0)
+    t = [F(0), F(10, 100), F(20, 100), F(30, 100), F(40, 100)]
+    b.create_item_objects(0, "screen_ref_polar", block_formats=blocks_from(
+        t, [polar(-40, 0), polar(-10, 10), polar(20, 20), polar(50, -10)], screenRef=True))
+    b.create_item_objects(1, "screen_ref_cartesian", block_formats=blocks_from(
+        t, [cart(-0.8, 1, 0), cart(-0.2, 1, 0.3), cart(0.4, 0.9, 0.1), cart(0.9, 1, -0.2)],
+        cartesian=True, screenRef=True))
+    lock = ObjectPolarPosition(azimuth=0.0, elevation=0.0, distance=1.0,
+                               screenEdgeLock=ScreenEdgeLock(horizontal="left"))
+    b.create_item_objects(2, "locked_left", block_formats=[AudioBlockFormatObjects(position=lock)])
+    ds = ds_block(0, 0, ["Foo"])
+    ds.position = attr.evolve(ds.position, screenEdgeLock=ScreenEdgeLock(horizontal="right"))
+    b.create_item_direct_speakers(3, "ds_locked_right", block_formats=[ds], parent=b.adm.audioContents[0])
+    path = os.path.join(OUT, "objects_screen.wav")
+    write_adm(path, b.adm, tracks(95, n, 4))
+    render_all(path, "Screen: a programme reference screen (90 degrees wide, centred at 10, 5) with "
+                     "screenRef objects (polar and Cartesian, moving) scaled onto the default "
+                     "reproduction screen; an object locked to the screen's left edge; an unlabelled "
+                     "DirectSpeakers channel locked to its right edge")
 
 
 def case_jump_interpolation():
@@ -1187,6 +1220,7 @@ def main():
         case_extent()
         case_diffuse()
         case_importance()
+        case_screen()
         case_timing()
         case_cartesian_moving()
         case_directspeakers_custom()

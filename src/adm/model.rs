@@ -116,6 +116,9 @@ pub struct Programme {
     pub language: Option<String>,
     /// audioProgrammeLabels.
     pub labels: Vec<Label>,
+    /// audioProgrammeReferenceScreen: the screen the mix's screenRef positions were placed
+    /// against (None: BS.2127's default screen).
+    pub reference_screen: Option<crate::panner::screen::Screen>,
 }
 
 /// audioContent.

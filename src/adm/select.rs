@@ -964,6 +964,11 @@ fn timeline(
     who: &str,
     warnings: &mut Warnings,
 ) -> Result<Vec<MetaBlock>> {
+    let reference_screen = m
+        .programme
+        .as_deref()
+        .and_then(|id| m.adm.programme(id))
+        .and_then(|p| p.reference_screen);
     let origin = m.path.display().to_string();
     let obj_start = it.start.unwrap_or(Time::ZERO);
     let obj_end = it.duration.map(|d| obj_start.add(d));
@@ -1175,6 +1180,13 @@ fn timeline(
             BlockTarget::Polar { .. } => object_params(b, &origin, object_distance(b))?,
             BlockTarget::Cartesian { .. } => object_params(b, &origin, 1.0)?,
         };
+        // screenRef positions are scaled from the programme's reference screen.
+        let params = params.map(|mut p| {
+            if p.screen_ref {
+                p.reference_screen = reference_screen;
+            }
+            p
+        });
         out.push(MetaBlock {
             start,
             end,

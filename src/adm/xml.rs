@@ -105,6 +105,31 @@ struct Current {
     track: Option<Track>,
     uid: Option<TrackUid>,
     loudness: Option<Loudness>,
+    /// An audioProgrammeReferenceScreen being read: aspect ratio, centre (polar: azimuth,
+    /// elevation, distance; or X, Y, Z) and width (azimuth or X), each with its form.
+    screen: Option<ScreenParts>,
+}
+
+#[derive(Debug, Default)]
+struct ScreenParts {
+    aspect_ratio: f64,
+    centre: Option<(bool, [f64; 3])>,
+    width: Option<(bool, f64)>,
+}
+
+/// A numeric attribute of `f`; `None` when absent, an error naming the element when not a
+/// finite number.
+fn num_attr(org: &Origin, f: &Frame, key: &str) -> Result<Option<f64>> {
+    match f.attr(key) {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err(Error::malformed(
+                org.at(f.offset),
+                format!("<{}> {key} '{v}' is not a finite number", f.name),
+            )),
+        },
+    }
 }
 
 /// Parses an ADM document. `origin` names the file for messages; `common` marks the
@@ -402,6 +427,48 @@ fn start_element(
                 ..Default::default()
             })
         }
+        "audioProgrammeReferenceScreen" if cur.programme.is_some() => {
+            cur.screen = Some(ScreenParts {
+                aspect_ratio: num_attr(org, f, "aspectRatio")?.ok_or_else(|| {
+                    Error::malformed(
+                        org.at(f.offset),
+                        "<audioProgrammeReferenceScreen> needs an aspectRatio",
+                    )
+                })?,
+                ..Default::default()
+            });
+        }
+        "screenCentrePosition" if parent == "audioProgrammeReferenceScreen" => {
+            let get = |k: &str| num_attr(org, f, k);
+            let centre = match (get("azimuth")?, get("elevation")?, get("X")?, get("Y")?, get("Z")?) {
+                (Some(az), Some(el), None, None, None) => (true, [az, el, get("distance")?.unwrap_or(1.0)]),
+                (None, None, Some(x), Some(y), Some(z)) => (false, [x, y, z]),
+                _ => {
+                    return Err(Error::malformed(
+                        org.at(f.offset),
+                        "<screenCentrePosition> needs azimuth and elevation (and optionally distance), or X, Y and Z",
+                    ))
+                }
+            };
+            if let Some(s) = cur.screen.as_mut() {
+                s.centre = Some(centre);
+            }
+        }
+        "screenWidth" if parent == "audioProgrammeReferenceScreen" => {
+            let width = match (num_attr(org, f, "azimuth")?, num_attr(org, f, "X")?) {
+                (Some(w), None) => (true, w),
+                (None, Some(w)) => (false, w),
+                _ => {
+                    return Err(Error::malformed(
+                        org.at(f.offset),
+                        "<screenWidth> needs azimuth (polar) or X (Cartesian)",
+                    ))
+                }
+            };
+            if let Some(s) = cur.screen.as_mut() {
+                s.width = Some(width);
+            }
+        }
         "loudnessMetadata" => {
             cur.loudness = Some(Loudness {
                 method: f.attr("loudnessMethod").map(str::to_string),
@@ -606,6 +673,46 @@ fn end_element(
         "audioTrackUID" => {
             if let Some(p) = cur.uid.take() {
                 adm.track_uids.push(p);
+            }
+            return Ok(());
+        }
+        "audioProgrammeReferenceScreen" => {
+            use crate::panner::screen::Screen;
+            if let Some(s) = cur.screen.take() {
+                let screen = match (s.centre, s.width) {
+                    (Some((true, [azimuth, elevation, distance])), Some((true, width_azimuth))) => Screen::Polar {
+                        aspect_ratio: s.aspect_ratio,
+                        azimuth,
+                        elevation,
+                        distance,
+                        width_azimuth,
+                    },
+                    (Some((false, [x, y, z])), Some((false, width_x))) => Screen::Cartesian {
+                        aspect_ratio: s.aspect_ratio,
+                        x,
+                        y,
+                        z,
+                        width_x,
+                    },
+                    _ => {
+                        return Err(Error::malformed(
+                            org.at(f.offset),
+                            format!(
+                                "{}: audioProgrammeReferenceScreen needs a screenCentrePosition and a screenWidth of the same form (both polar or both Cartesian)",
+                                context_id(cur)
+                            ),
+                        ))
+                    }
+                };
+                crate::panner::screen::Edges::of(&screen).map_err(|e| {
+                    Error::malformed(
+                        org.at(f.offset),
+                        format!("{}: audioProgrammeReferenceScreen: {e}", context_id(cur)),
+                    )
+                })?;
+                if let Some(p) = cur.programme.as_mut() {
+                    p.reference_screen = Some(screen);
+                }
             }
             return Ok(());
         }
