@@ -548,7 +548,10 @@ impl Renderer {
                 }
                 _ => None,
             };
-            let params = ob.param_automation().map(Box::new);
+            let params = ob.param_automation().map(|mut p| {
+                p.reference_screen = scene.reference_screen;
+                Box::new(p)
+            });
             if params.is_some() && object_gains.is_none() {
                 object_gains = Some(ObjectGains::new(layout)?);
             }

@@ -420,6 +420,9 @@ pub struct ParamAutomation {
     pub zone_exclusion: Vec<crate::panner::zone::Zone>,
     /// Screen-related (static).
     pub screen_ref: bool,
+    /// The scene's reference screen, for `screen_ref` (None: BS.2127's default); set by the
+    /// renderer from [`Scene::reference_screen`].
+    pub reference_screen: Option<crate::panner::screen::Screen>,
 }
 
 impl Object {
@@ -468,6 +471,7 @@ impl Object {
             channel_lock: self.channel_lock.clone(),
             zone_exclusion: self.zone_exclusion.iter().map(ZoneSpec::zone).collect(),
             screen_ref: self.screen_ref,
+            reference_screen: None,
         })
     }
 
@@ -522,7 +526,7 @@ impl ParamAutomation {
             zone_exclusion: self.zone_exclusion.clone(),
             diffuse: value_at(&self.diffuse, time, 0.0),
             screen_ref: self.screen_ref,
-            reference_screen: None,
+            reference_screen: self.reference_screen,
             screen_edge_lock: Default::default(),
         }
     }
@@ -748,6 +752,12 @@ pub struct Scene {
     /// The beds.
     #[serde(default)]
     pub beds: Vec<Bed>,
+    /// The screen the mix was made against (BS.2076's audioProgrammeReferenceScreen):
+    /// objects with `screen_ref: true` are scaled from it onto the layout's screen. Absent:
+    /// BS.2127's default screen. Written `reference_screen: Some(Polar(aspect_ratio: 1.78,
+    /// azimuth: 0, elevation: 0, distance: 1, width_azimuth: 58))`.
+    #[serde(default)]
+    pub reference_screen: Option<crate::panner::screen::Screen>,
     /// The folder file paths are relative to (set when loading; not in the file).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -823,6 +833,10 @@ impl Scene {
         check_gain(self.master_gain_db, || {
             bad("master_gain_db".into(), GAIN_RULE.into())
         })?;
+        if let Some(s) = &self.reference_screen {
+            crate::panner::screen::Edges::of(s)
+                .map_err(|e| bad("reference_screen".into(), e.to_string()))?;
+        }
         let groups = self
             .objects
             .iter()

@@ -564,3 +564,63 @@ fn a_partial_render_of_diffuse_and_sized_objects_matches_the_full_render() {
         }
     }
 }
+
+#[test]
+fn screen_ref_scales_from_the_scenes_reference_screen_and_exports_it() {
+    // The reference screen is 90 degrees wide centred at (10, 5): its left edge, at
+    // elevation 5, lands on the default reproduction screen's left edge (29, 0).
+    let screen = "reference_screen: Some(Polar(aspect_ratio: 1.5, azimuth: 10, elevation: 5, distance: 1, width_azimuth: 90)),";
+    let text = format!(
+        "Scene(sample_rate: 48000, duration: 0.5, {screen} objects: [Object(name: \"o\", source: Generator(Sine(freq: 1000.0, level_db: -20.0)), position: [(time: 0, az: 55, el: 5)], screen_ref: true)])"
+    );
+    let scaled = parse(&text);
+    let p = ObjectParams {
+        screen_ref: true,
+        reference_screen: scaled.reference_screen,
+        ..Default::default()
+    };
+    for layout in ["5.1", "7.1.4"] {
+        let a = render(&scaled, layout);
+        let n = a[0].len();
+        let want = gains(layout, 55.0, 5.0, &p);
+        assert_close(&measured_gains(&a, 4800..n), &want, 1e-4, layout);
+        // Near the default screen's left edge (29, 0), not where the position says.
+        let unscaled = gains(layout, 55.0, 5.0, &ObjectParams::default());
+        assert!((want[0] - unscaled[0]).abs() > 0.05 || want[2] != unscaled[2]);
+        assert!(want[2] > 0.0 && want[2] < 0.1, "{want:?}");
+    }
+    // A bad reference screen names the field.
+    let bad = text.replace("width_azimuth: 90", "width_azimuth: -5");
+    let e = Scene::parse(&bad, "test.ron", Path::new("."))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("reference_screen"), "{e}");
+    // The export carries it as audioProgrammeReferenceScreen and renders the same.
+    let dir = tempfile::tempdir().unwrap();
+    let ron = dir.path().join("s.ron");
+    std::fs::write(&ron, &text).unwrap();
+    let wav = dir.path().join("s.wav");
+    let o = Command::new(env!("CARGO_BIN_EXE_mixstage"))
+        .args(["adm", "export"])
+        .arg(&ron)
+        .arg("-o")
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (scene, master) = mixstage::adm::open_scene(&wav, &Default::default()).unwrap();
+    let m = master.unwrap();
+    let p = m.adm.programme(m.programme.as_deref().unwrap()).unwrap();
+    assert!(matches!(
+        p.reference_screen,
+        Some(mixstage::panner::screen::Screen::Polar { width_azimuth, .. }) if width_azimuth == 90.0
+    ));
+    let (a, b) = (render(&scene, "7.1.4"), render(&scaled, "7.1.4"));
+    let n = a[0].len().min(b[0].len());
+    assert_close(
+        &measured_gains(&a, 4800..n),
+        &measured_gains(&b, 4800..n),
+        1e-3,
+        "export",
+    );
+}

@@ -755,6 +755,7 @@ pub fn export(
         bits,
         end,
         profile: opts.profile,
+        reference_screen: scene.reference_screen,
     };
     let plain: Vec<(usize, &Item)> = items.iter().map(|(g, it, _)| (*g, it)).collect();
     let (axml, chna) = build_metadata(&plain, &meta);
@@ -884,6 +885,8 @@ struct Meta<'a> {
     bits: u16,
     end: i64,
     profile: Profile,
+    /// The scene's reference screen, written as audioProgrammeReferenceScreen.
+    reference_screen: Option<crate::panner::screen::Screen>,
 }
 
 /// A block's position elements: polar, or (Dolby) BS.2127's polar-to-Cartesian mapping.
@@ -1114,6 +1117,33 @@ fn build_metadata(items: &[(usize, &Item)], m: &Meta) -> (String, Vec<u8>) {
             "<audioContentIDRef>ACO_{:04X}</audioContentIDRef>",
             0x1001 + k
         );
+    }
+    match m.reference_screen {
+        Some(crate::panner::screen::Screen::Polar {
+            aspect_ratio,
+            azimuth,
+            elevation,
+            distance,
+            width_azimuth,
+        }) => {
+            let _ = write!(
+                x,
+                "<audioProgrammeReferenceScreen aspectRatio=\"{aspect_ratio}\"><screenCentrePosition azimuth=\"{azimuth}\" elevation=\"{elevation}\" distance=\"{distance}\"/><screenWidth azimuth=\"{width_azimuth}\"/></audioProgrammeReferenceScreen>"
+            );
+        }
+        Some(crate::panner::screen::Screen::Cartesian {
+            aspect_ratio,
+            x: cx,
+            y: cy,
+            z: cz,
+            width_x,
+        }) => {
+            let _ = write!(
+                x,
+                "<audioProgrammeReferenceScreen aspectRatio=\"{aspect_ratio}\"><screenCentrePosition X=\"{cx}\" Y=\"{cy}\" Z=\"{cz}\"/><screenWidth X=\"{width_x}\"/></audioProgrammeReferenceScreen>"
+            );
+        }
+        None => {}
     }
     x.push_str("</audioProgramme>\n");
     for (k, &g) in used.iter().enumerate() {

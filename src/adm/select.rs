@@ -909,6 +909,11 @@ impl AdmMaster {
             master_gain_db: 0.0,
             objects,
             beds,
+            reference_screen: self
+                .programme
+                .as_deref()
+                .and_then(|id| self.adm.programme(id))
+                .and_then(|p| p.reference_screen),
             base_dir: self
                 .path
                 .parent()
