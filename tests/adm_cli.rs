@@ -357,6 +357,32 @@ fn importance_notes_what_it_leaves_out_and_refuses_bad_thresholds() {
         !err.contains("AO_1001:") && !err.contains("AO_1007:"),
         "{err}"
     );
+    // adm info lists the importances; and a programme's reference screen.
+    let v = json(&run(&["adm", "info", m.to_str().unwrap(), "--json"]));
+    let imp: Vec<_> = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["importance"].clone())
+        .collect();
+    assert_eq!(
+        imp[..3],
+        [
+            serde_json::json!(8),
+            serde_json::json!(3),
+            serde_json::Value::Null
+        ]
+    );
+    let s = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/adm/objects_screen.wav");
+    let v = json(&run(&["adm", "info", s.to_str().unwrap(), "--json"]));
+    assert_eq!(
+        v["programmes"][0]["reference_screen"]["Polar"]["width_azimuth"],
+        90.0
+    );
+    let o = run(&["adm", "info", s.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(
+        "audioProgrammeReferenceScreen: 90 degrees wide, 1.5:1, centre azimuth 10 elevation 5"
+    ));
     // Out of range, and on a RON scene: usage errors / clear errors, nothing written.
     let o = run(&[
         "render",

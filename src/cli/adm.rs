@@ -374,7 +374,8 @@ fn info(a: InfoArgs) -> Result<i32> {
             "bext": bext.map(|b| json!({"description": b.description, "originator": b.originator,
                 "origination": b.origination(), "time_reference": b.time_reference})),
             "programmes": d.programmes.iter().map(|p| json!({"id": p.id, "name": p.name, "contents": p.contents,
-                "loudness": p.loudness.iter().map(loud).collect::<Vec<_>>()})).collect::<Vec<_>>(),
+                "loudness": p.loudness.iter().map(loud).collect::<Vec<_>>(),
+                "reference_screen": p.reference_screen})).collect::<Vec<_>>(),
             "contents": d.contents.iter().map(|c| json!({"id": c.id, "name": c.name, "dialogue": dialogue(c),
                 "objects": c.objects, "stem": m.group_of(Some(&c.id)),
                 "loudness": c.loudness.iter().map(loud).collect::<Vec<_>>()})).collect::<Vec<_>>(),
@@ -383,7 +384,7 @@ fn info(a: InfoArgs) -> Result<i32> {
                 "tracks": o.track_uids.iter().filter_map(|u| track_of(u)).collect::<Vec<_>>(),
                 "blocks": blocks_of(o),
                 "start": secs(o.start), "duration": secs(o.duration),
-                "gain": o.gain, "mute": o.mute,
+                "gain": o.gain, "mute": o.mute, "importance": o.importance,
                 "objects": o.objects, "complementary": o.complementary})).collect::<Vec<_>>(),
             "rendering_items": m.items.len(),
             "not_applied": {
@@ -425,6 +426,27 @@ fn info(a: InfoArgs) -> Result<i32> {
             p.name,
             p.contents.join(" ")
         );
+        match p.reference_screen {
+            Some(mixstage::panner::screen::Screen::Polar {
+                aspect_ratio,
+                azimuth,
+                elevation,
+                distance,
+                width_azimuth,
+            }) => println!(
+                "  audioProgrammeReferenceScreen: {width_azimuth} degrees wide, {aspect_ratio}:1, centre azimuth {azimuth} elevation {elevation} distance {distance}"
+            ),
+            Some(mixstage::panner::screen::Screen::Cartesian {
+                aspect_ratio,
+                x,
+                y,
+                z,
+                width_x,
+            }) => println!(
+                "  audioProgrammeReferenceScreen: {width_x} wide (X), {aspect_ratio}:1, centre X {x} Y {y} Z {z}"
+            ),
+            None => {}
+        }
         for l in &p.loudness {
             println!(
                 "  loudnessMetadata: integrated {:?} LUFS, range {:?} LU, true peak {:?} dBTP, dialogue {:?} LUFS",
@@ -467,7 +489,10 @@ fn info(a: InfoArgs) -> Result<i32> {
                 String::new()
             } else {
                 format!(", objects {}", o.objects.join(" "))
-            }
+            } + &o
+                .importance
+                .map(|i| format!(", importance {i}"))
+                .unwrap_or_default()
         );
     }
     // HOA tracks render together, one item per object and pack.
