@@ -767,6 +767,14 @@ fn object_items(
 }
 
 impl AdmMaster {
+    /// The selected programme's audioProgrammeReferenceScreen (None: BS.2127's default).
+    pub fn reference_screen(&self) -> Option<crate::panner::screen::Screen> {
+        self.programme
+            .as_deref()
+            .and_then(|id| self.adm.programme(id))
+            .and_then(|p| p.reference_screen)
+    }
+
     /// The programme's start as the file's bext `TimeReference` (samples since midnight), when
     /// it has a bext chunk.
     pub fn time_reference(&self) -> Option<u64> {
@@ -909,11 +917,7 @@ impl AdmMaster {
             master_gain_db: 0.0,
             objects,
             beds,
-            reference_screen: self
-                .programme
-                .as_deref()
-                .and_then(|id| self.adm.programme(id))
-                .and_then(|p| p.reference_screen),
+            reference_screen: self.reference_screen(),
             base_dir: self
                 .path
                 .parent()
@@ -969,11 +973,7 @@ fn timeline(
     who: &str,
     warnings: &mut Warnings,
 ) -> Result<Vec<MetaBlock>> {
-    let reference_screen = m
-        .programme
-        .as_deref()
-        .and_then(|id| m.adm.programme(id))
-        .and_then(|p| p.reference_screen);
+    let reference_screen = m.reference_screen();
     let origin = m.path.display().to_string();
     let obj_start = it.start.unwrap_or(Time::ZERO);
     let obj_end = it.duration.map(|d| obj_start.add(d));

@@ -162,10 +162,8 @@ pub struct DirectSpeakersPanner {
     /// The layout's BS.2051 code (`4+7+0`), from its name or an alias.
     code: Option<String>,
     point: PointGains,
-    /// The reproduction screen's edges, for screenEdgeLock.
-    screen: crate::panner::screen::Edges,
-    /// The layout has U+045 (BS.2127's correction of Cartesian screen positions).
-    has_u045: bool,
+    /// The reproduction screen, for screenEdgeLock.
+    screen: crate::panner::screen::Reproduction,
 }
 
 impl DirectSpeakersPanner {
@@ -178,11 +176,8 @@ impl DirectSpeakersPanner {
             .iter()
             .map(|s| s.allocentric.map(|p| Vec3::new(p[0], p[1], p[2])))
             .collect();
-        let screen = crate::panner::screen::Edges::of(&layout.screen.unwrap_or_default())
-            .map_err(|e| crate::error::Error::Invalid(format!("layout '{}': {e}", layout.name)))?;
         Ok(DirectSpeakersPanner {
-            screen,
-            has_u045: layout.speakers.iter().any(|s| !s.lfe && s.label == "U+045"),
+            screen: crate::panner::screen::Reproduction::of(layout)?,
             labels: layout.labels(),
             lfe: layout.speakers.iter().map(|s| s.lfe).collect(),
             polar: layout
@@ -276,30 +271,18 @@ impl DirectSpeakersPanner {
     /// `ch` with its position value moved onto the screen edges its screenEdgeLock names
     /// (BS.2127: after the label step; the bounds stay as written).
     fn edge_locked(&self, ch: &SpeakerChannel) -> SpeakerChannel {
-        use crate::panner::screen::edge_lock;
         let mut out = ch.clone();
         match &mut out.position {
             SpeakerPosition::Polar {
                 azimuth, elevation, ..
             } => {
                 let v = geometry::polar_to_cartesian(*azimuth, *elevation, 1.0);
-                let (az, el, _) = geometry::cartesian_to_polar(edge_lock(
-                    v,
-                    ch.edge_lock,
-                    &self.screen,
-                    false,
-                    self.has_u045,
-                ));
+                let (az, el, _) =
+                    geometry::cartesian_to_polar(self.screen.lock(v, ch.edge_lock, false));
                 (*azimuth, *elevation) = (az, el);
             }
             SpeakerPosition::Cartesian { x, y, z, .. } => {
-                let v = edge_lock(
-                    Vec3::new(*x, *y, *z),
-                    ch.edge_lock,
-                    &self.screen,
-                    true,
-                    self.has_u045,
-                );
+                let v = self.screen.lock(Vec3::new(*x, *y, *z), ch.edge_lock, true);
                 (*x, *y, *z) = (v.x, v.y, v.z);
             }
         }

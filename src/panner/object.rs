@@ -18,7 +18,7 @@ use super::channel_lock::ChannelLock;
 use super::divergence::diverge;
 use super::extent::PolarExtent;
 use super::gain_calc::PointGains;
-use super::screen::{edge_lock, scale, Edges};
+use super::screen::{Edges, Reproduction};
 use super::zone::{allocentric_excluded, ZoneExclusion};
 use crate::error::Result;
 use crate::geometry::Vec3;
@@ -39,20 +39,15 @@ pub struct ObjectGains {
     allo_positions: Option<Vec<[f64; 3]>>,
     /// The allocentric extent grid of all of them, built on first use.
     allo_extent: OnceLock<AlloExtent>,
-    /// The reproduction screen's edges.
-    screen: Edges,
-    /// The layout has U+045 (BS.2127's correction of Cartesian screen positions).
-    has_u045: bool,
+    /// The reproduction screen.
+    screen: Reproduction,
 }
 
 impl ObjectGains {
     /// Prepares the calculation for `layout`; an error when its screen is not valid.
     pub fn new(layout: &Layout) -> Result<ObjectGains> {
-        let screen = Edges::of(&layout.screen.unwrap_or_default())
-            .map_err(|e| crate::error::Error::Invalid(format!("layout '{}': {e}", layout.name)))?;
         Ok(ObjectGains {
-            screen,
-            has_u045: layout.speakers.iter().any(|s| !s.lfe && s.label == "U+045"),
+            screen: Reproduction::of(layout)?,
             point: PointGains::new(layout)?,
             extent: OnceLock::new(),
             ego_lock: ChannelLock::egocentric(layout),
@@ -81,15 +76,9 @@ impl ObjectGains {
         let mut pos = pos;
         if p.screen_ref {
             let reference = Edges::of(&p.reference_screen.unwrap_or_default())?;
-            pos = scale(pos, &reference, &self.screen, cartesian, self.has_u045);
+            pos = self.screen.scale_from(pos, &reference, cartesian);
         }
-        Ok(edge_lock(
-            pos,
-            p.screen_edge_lock,
-            &self.screen,
-            cartesian,
-            self.has_u045,
-        ))
+        Ok(self.screen.lock(pos, p.screen_edge_lock, cartesian))
     }
 
     fn extent(&self) -> &PolarExtent {

@@ -129,6 +129,39 @@ impl Edges {
     }
 }
 
+/// A layout's reproduction screen as the gain calculations see it: its edges (the layout's
+/// `screen`, BS.2127's default when it has none) and whether the layout has U+045 (BS.2127's
+/// correction of Cartesian screen positions). Objects and DirectSpeakers share it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reproduction {
+    /// The screen's edges.
+    pub edges: Edges,
+    /// The layout has U+045.
+    pub has_u045: bool,
+}
+
+impl Reproduction {
+    /// The reproduction screen of `layout`; an error naming the layout when its screen is
+    /// not valid.
+    pub fn of(layout: &crate::layout::Layout) -> Result<Reproduction> {
+        Ok(Reproduction {
+            edges: Edges::of(&layout.screen.unwrap_or_default())
+                .map_err(|e| Error::Invalid(format!("layout '{}': {e}", layout.name)))?,
+            has_u045: layout.speakers.iter().any(|s| !s.lfe && s.label == "U+045"),
+        })
+    }
+
+    /// `pos` locked to the edges `lock` names ([`edge_lock`]).
+    pub fn lock(&self, pos: Vec3, lock: EdgeLock, cartesian: bool) -> Vec3 {
+        edge_lock(pos, lock, &self.edges, cartesian, self.has_u045)
+    }
+
+    /// `pos`, placed against the `reference` screen, scaled onto this one ([`scale`]).
+    pub fn scale_from(&self, pos: Vec3, reference: &Edges, cartesian: bool) -> Vec3 {
+        scale(pos, reference, &self.edges, cartesian, self.has_u045)
+    }
+}
+
 /// `screenEdgeLock` of a block: which edges the position is locked to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EdgeLock {
