@@ -20,6 +20,7 @@ use rayon::prelude::*;
 
 use crate::eq::Chain;
 use crate::error::{Error, Result};
+use crate::geometry::Vec3;
 use crate::io::AudioSource;
 use crate::layout::Layout;
 use crate::panner::gain_calc::PointGains;
@@ -241,6 +242,8 @@ struct Member {
     bounds: Vec<usize>,
     /// Amplitude at the start of the next block, carried over for continuity.
     carried: Option<(Vec<f64>, f64)>,
+    /// Detached point objects: the direction and amplitude at each control point.
+    dirs: Vec<(Vec3, f64)>,
 }
 
 impl Member {
@@ -317,6 +320,8 @@ pub struct Renderer {
     diffuse: Option<Diffuse>,
     /// BS.2127's object gains for RON objects with parameters beyond a point.
     object_gains: Option<ObjectGains>,
+    /// See [`RenderOptions::detach_points`].
+    detach_points: bool,
 }
 
 /// The diffuse path of a render and the latency it needs: the engine runs
@@ -347,6 +352,13 @@ pub struct RenderOptions {
     /// the point-source panner, instead of the allocentric panner (for layouts without
     /// allocentric positions, such as the binaural virtual layout).
     pub cartesian_as_polar: bool,
+    /// Leave point-source RON objects (no BS.2127 parameters beyond a position) out of the
+    /// mix, apart from their LFE sends, and hand over their signals and directions instead
+    /// ([`Renderer::points`]): for binaural renders from the objects' own directions.
+    pub detach_points: bool,
+    /// Binaural renders: the listener's head orientation `[yaw, pitch, roll]` in degrees (see
+    /// [`crate::binaural::BinauralOptions::head`]).
+    pub head: [f64; 3],
     /// The programme's start as a BWF `TimeReference` (samples since midnight): the files
     /// written get this plus the render's start in their `bext` chunk.
     pub time_reference: u64,
@@ -535,6 +547,7 @@ impl Renderer {
                     bounds: Vec::new(),
                     active: vec![false; channels * if has_diffuse { 2 } else { 1 }],
                     carried: None,
+                    dirs: Vec::new(),
                 });
                 continue;
             }
@@ -580,6 +593,7 @@ impl Renderer {
                 bounds: Vec::new(),
                 active: vec![false; stride],
                 carried: None,
+                dirs: Vec::new(),
             });
         }
         // HOA decoders, designed once per render for each format its beds use.
@@ -731,6 +745,7 @@ impl Renderer {
                 bounds: Vec::new(),
                 active: Vec::new(),
                 carried: None,
+                dirs: Vec::new(),
             });
         }
         if members.is_empty() {
@@ -778,6 +793,7 @@ impl Renderer {
             block_gains,
             diffuse: None,
             object_gains,
+            detach_points: opts.detach_points,
         };
         if has_diffuse {
             // The engine starts early enough that the filters see the diffuse bus of the
@@ -916,6 +932,7 @@ impl Renderer {
         let lfe_channels = self.layout.lfe_channels();
         let block_gains = self.block_gains.as_ref();
         let object_gains = self.object_gains.as_ref();
+        let detach = self.detach_points;
         self.members
             .par_iter_mut()
             .zip(self.signals.par_iter_mut())
@@ -979,17 +996,24 @@ impl Renderer {
                         m.points.resize((segments + 1) * chans, 0.0);
                         m.active.iter_mut().for_each(|a| *a = false);
                         let mut last = (pan0, a0);
+                        let detached = detach && params.is_none();
+                        m.dirs.clear();
                         for k in 0..=segments {
+                            let t = (pos + m.bounds[k] as u64) as f64 / rate;
                             if k > 0 {
-                                let t = (pos + m.bounds[k] as u64) as f64 / rate;
                                 pan_at(t, &mut last.0)?;
                                 last.1 = amp_at(t);
                             }
                             let (pan, a) = (&last.0, last.1);
                             let row = &mut m.points[k * chans..(k + 1) * chans];
-                            for c in 0..chans {
-                                row[c] = pan[c] * a;
-                                m.active[c] |= row[c] != 0.0;
+                            if detached {
+                                m.dirs.push((scene::position_at(keys, t), a));
+                                row.iter_mut().for_each(|g| *g = 0.0);
+                            } else {
+                                for c in 0..chans {
+                                    row[c] = pan[c] * a;
+                                    m.active[c] |= row[c] != 0.0;
+                                }
                             }
                             if let Some((send, _)) = lfe {
                                 for &c in &lfe_channels {
@@ -1189,6 +1213,21 @@ impl Renderer {
     /// The full mix of the last block, planar (one Vec per output channel).
     pub fn mix(&self) -> &[Vec<f32>] {
         &self.mix
+    }
+
+    /// With [`RenderOptions::detach_points`]: the detached point objects of the last block
+    /// (signal after EQ, control points with direction and amplitude), in scene order.
+    pub fn points(&self) -> impl Iterator<Item = crate::binaural::objects::PointBlock<'_>> {
+        self.members
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !m.dirs.is_empty())
+            .map(|(i, m)| crate::binaural::objects::PointBlock {
+                id: i,
+                signal: &m.buf[0],
+                bounds: &m.bounds,
+                points: &m.dirs,
+            })
     }
 
     /// Reads the next block of every source, with its EQ, without panning or mixing (for
@@ -1582,13 +1621,17 @@ pub fn binaural_virtual_layout() -> Layout {
     }
 }
 
-/// A scene rendered for headphones block by block: onto [`binaural_virtual_layout`], then
-/// through virtual loudspeakers with an HRTF set (see [`crate::binaural`]). A range that
-/// starts late pre-rolls one HRIR length, so the convolution is warmed up and the range
-/// sounds as it does in the full render.
+/// A scene rendered for headphones block by block. Point objects (RON objects with no
+/// BS.2127 parameters beyond a position) are rendered from their own directions through
+/// interpolated HRTFs ([`crate::binaural::objects`]); everything else (beds, objects with
+/// extent, divergence or diffuseness, ADM items, LFE sends) is rendered onto
+/// [`binaural_virtual_layout`] and heard through virtual loudspeakers at those directions, with
+/// the same interpolated HRTFs. A range that starts late pre-rolls one HRIR length, so the
+/// convolution is warmed up and the range sounds as it does in the full render.
 pub struct BinauralStream {
     r: Renderer,
     phones: crate::binaural::BinauralRenderer,
+    objects: crate::binaural::objects::ObjectBinaural,
     skip: usize,
     preroll: u64,
     left: Vec<f32>,
@@ -1602,20 +1645,44 @@ impl BinauralStream {
         opts: &RenderOptions,
         hrtf: &crate::binaural::Hrtf,
     ) -> Result<BinauralStream> {
+        use crate::binaural::{interp::Interpolated, objects::ObjectBinaural, BinauralOptions};
         let layout = binaural_virtual_layout();
         let rate = scene.sample_rate;
-        let phones = crate::binaural::BinauralRenderer::new(&layout, hrtf, rate, BLOCK)?;
+        if hrtf.sample_rate() != rate {
+            return Err(Error::Invalid(format!(
+                "the HRIRs ({}) are at {} Hz but the scene is at {rate} Hz",
+                hrtf.origin(),
+                hrtf.sample_rate()
+            )));
+        }
+        let ip = std::sync::Arc::new(Interpolated::new(hrtf)?);
+        let options = BinauralOptions {
+            head: opts.head,
+            ..Default::default()
+        };
+        let phones = crate::binaural::BinauralRenderer::from_speakers_interpolated(
+            &layout.speakers,
+            hrtf,
+            &ip,
+            BLOCK,
+            &options,
+        )?;
+        // Objects at the same level as the virtual loudspeakers: the loudness normalisation
+        // of the speaker path.
+        let objects = ObjectBinaural::new(ip, BLOCK, options.head_rotation(), phones.gain())?;
         let start = time_to_frame(opts.start, rate, "--start")?;
         let preroll = start.min(phones.tail_len() as u64);
         let shifted = RenderOptions {
             start: (start - preroll) as f64 / rate as f64,
             cartesian_as_polar: true,
+            detach_points: true,
             ..opts.clone()
         };
         let r = Renderer::new(scene, &layout, &shifted)?;
         Ok(BinauralStream {
             r,
             phones,
+            objects,
             skip: preroll as usize,
             preroll,
             left: vec![0.0; BLOCK],
@@ -1643,6 +1710,9 @@ impl BinauralStream {
         let planar: Vec<&[f32]> = self.r.mix().iter().map(|c| &c[..n]).collect();
         self.phones
             .process_planar(&planar, &mut self.left[..n], &mut self.right[..n])?;
+        let points: Vec<_> = self.r.points().collect();
+        self.objects
+            .process(&points, n, &mut self.left[..n], &mut self.right[..n])?;
         let from = self.skip.min(n);
         self.skip -= from;
         Ok(Some((&self.left[from..n], &self.right[from..n])))

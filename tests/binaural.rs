@@ -278,7 +278,7 @@ fn direct(x: &[f32], h: &[f32], g: f64) -> Vec<f64> {
 }
 
 #[test]
-fn renderer_equals_direct_convolution_with_the_chosen_hrirs() {
+fn renderer_equals_direct_convolution_with_the_interpolated_hrirs() {
     let h = Hrtf::from_sofa(&data("kemar_subset.sofa"), 44100).unwrap();
     let layout = Layout::resolve("5.1").unwrap();
     let mut r = BinauralRenderer::new(&layout, &h, 44100, 100).unwrap();
@@ -286,14 +286,26 @@ fn renderer_equals_direct_convolution_with_the_chosen_hrirs() {
     let chans: Vec<Vec<f32>> = (0..6).map(|c| noise(n, c as u64 + 10)).collect();
     let (l, rr) = render(&mut r, &chans);
     let mut want = [vec![0f64; n], vec![0f64; n]];
+    // Each speaker's filters: the responses interpolated at its direction (the LFE: the front).
+    let dirs: Vec<_> = r
+        .channel_info()
+        .iter()
+        .map(|i| {
+            if i.lfe {
+                mixstage::geometry::direction(0.0, 0.0)
+            } else {
+                mixstage::geometry::direction(i.azimuth, i.elevation)
+            }
+        })
+        .collect();
+    let ip = mixstage::binaural::interp::Interpolated::for_directions(&h, &dirs).unwrap();
     for (c, info) in r.channel_info().iter().enumerate() {
-        let (hl, hr) = h
-            .hrir(info.measured_azimuth, info.measured_elevation)
-            .unwrap();
-        assert_eq!(
-            h.pairs(&[info.measurement]).unwrap()[0],
-            (hl.clone(), hr.clone())
-        );
+        let (az, el) = if info.lfe {
+            (0.0, 0.0)
+        } else {
+            (info.azimuth, info.elevation)
+        };
+        let (hl, hr) = ip.hrir(az, el);
         for (ear, ir) in [&hl, &hr].into_iter().enumerate() {
             for (w, v) in want[ear].iter_mut().zip(direct(&chans[c], ir, info.gain)) {
                 *w += v;
@@ -382,7 +394,10 @@ fn uncorrelated_pink_noise_in_every_speaker_keeps_the_bs1770_loudness() {
         let chans: Vec<Vec<f32>> = (0..layout.channels())
             .map(|c| pink(n, rate, 100 + c as u64))
             .collect();
-        let opts = BinauralOptions { lfe: Lfe::Off };
+        let opts = BinauralOptions {
+            lfe: Lfe::Off,
+            ..Default::default()
+        };
         let mut r = BinauralRenderer::with_options(&layout, &hrtf, 48000, 1024, &opts).unwrap();
         let (l, rr) = render(&mut r, &chans);
         let speakers: f64 = layout

@@ -45,7 +45,9 @@
 pub mod convolver;
 pub mod dfe;
 pub mod hrtf;
+pub mod interp;
 pub mod kweight;
+pub mod objects;
 
 pub use convolver::Convolver;
 pub use hrtf::{HrirPair, Hrtf, Measurement, Selection};
@@ -77,6 +79,16 @@ impl Default for Lfe {
 pub struct BinauralOptions {
     /// LFE handling (default: +10 dB to both ears).
     pub lfe: Lfe,
+    /// The listener's head orientation `[yaw, pitch, roll]` in degrees (ADM convention: yaw
+    /// positive to the left, pitch up, roll towards the right shoulder; applied in that order).
+    pub head: [f64; 3],
+}
+
+impl BinauralOptions {
+    /// The head rotation (head to room coordinates), see [`objects::head_rotation`].
+    pub fn head_rotation(&self) -> nalgebra::Rotation3<f64> {
+        objects::head_rotation(self.head[0], self.head[1], self.head[2])
+    }
 }
 
 /// How one input channel is rendered.
@@ -173,6 +185,36 @@ impl BinauralRenderer {
         block_len: usize,
         options: &BinauralOptions,
     ) -> Result<Self> {
+        Self::build(speakers, hrtf, None, sample_rate, block_len, options)
+    }
+
+    /// A renderer for a list of speakers through an already prepared interpolated set
+    /// (`ip`, made from `hrtf`), as a scene render shares it with its objects.
+    pub fn from_speakers_interpolated(
+        speakers: &[Speaker],
+        hrtf: &Hrtf,
+        ip: &interp::Interpolated,
+        block_len: usize,
+        options: &BinauralOptions,
+    ) -> Result<Self> {
+        Self::build(
+            speakers,
+            hrtf,
+            Some(ip),
+            hrtf.sample_rate(),
+            block_len,
+            options,
+        )
+    }
+
+    fn build(
+        speakers: &[Speaker],
+        hrtf: &Hrtf,
+        shared: Option<&interp::Interpolated>,
+        sample_rate: u32,
+        block_len: usize,
+        options: &BinauralOptions,
+    ) -> Result<Self> {
         if hrtf.sample_rate() != sample_rate {
             return Err(Error::Invalid(format!(
                 "the HRIRs ({}) are at {} Hz but the mix is at {sample_rate} Hz",
@@ -192,19 +234,42 @@ impl BinauralRenderer {
                 s.label, s.azimuth, s.elevation
             )));
         }
-        let rate = sample_rate as f64;
-        let selections: Vec<Selection> = speakers
+        let to_head = options.head_rotation().inverse();
+        // The direction each speaker is heard from: the LFE from the front, the others from
+        // their own directions turned with the head.
+        let heard: Vec<crate::geometry::Vec3> = speakers
             .iter()
             .map(|s| {
                 if s.lfe {
-                    hrtf.nearest(0.0, 0.0)
+                    crate::geometry::direction(0.0, 0.0)
                 } else {
-                    hrtf.nearest(s.azimuth, s.elevation)
+                    to_head * crate::geometry::direction(s.azimuth, s.elevation)
                 }
             })
             .collect();
-        let indices: Vec<usize> = selections.iter().map(|s| s.index).collect();
-        let filters = hrtf.pairs(&indices)?;
+        let own;
+        let ip = match shared {
+            Some(ip) => ip,
+            None => {
+                own = interp::Interpolated::for_directions(hrtf, &heard)?;
+                &own
+            }
+        };
+        let rate = sample_rate as f64;
+        let selections: Vec<Selection> = heard
+            .iter()
+            .map(|d| {
+                let (az, el, _) = crate::geometry::cartesian_to_polar(*d);
+                hrtf.nearest(az, el)
+            })
+            .collect();
+        let filters: Vec<HrirPair> = heard
+            .iter()
+            .map(|d| {
+                let (az, el, _) = crate::geometry::cartesian_to_polar(*d);
+                ip.hrir(az, el)
+            })
+            .collect();
         let mut weight_sum = 0.0;
         let mut energy_sum = 0.0;
         for (s, (l, r)) in speakers.iter().zip(&filters) {
@@ -420,7 +485,10 @@ mod tests {
         let lfe = r.channel_info().iter().find(|c| c.lfe).unwrap();
         assert_eq!((lfe.measured_azimuth, lfe.measured_elevation), (0.0, 0.0));
         assert!((20.0 * (lfe.gain / r.gain()).log10() - 10.0).abs() < 1e-9);
-        let off = BinauralOptions { lfe: Lfe::Off };
+        let off = BinauralOptions {
+            lfe: Lfe::Off,
+            ..Default::default()
+        };
         let r = BinauralRenderer::with_options(&layout, &h, 44100, 256, &off).unwrap();
         assert_eq!(r.channel_info().iter().find(|c| c.lfe).unwrap().gain, 0.0);
     }

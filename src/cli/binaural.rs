@@ -55,9 +55,58 @@ pub struct BinauralArgs {
     /// Without it, the fixed calibration applies (equal loudness for uncorrelated signals).
     #[arg(long)]
     match_loudness: bool,
+    #[command(flatten)]
+    head: HeadArgs,
     /// No progress bar and no per-speaker table.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// The listener's head orientation, shared by every headphone render.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HeadArgs {
+    /// Head turned by this many degrees, positive to the left (ADM convention): with --yaw 90
+    /// a source straight ahead is heard on the right.
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub yaw: f64,
+    /// Head tilted up by this many degrees (after the yaw): with --pitch 30 a source straight
+    /// ahead is heard 30 degrees below.
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub pitch: f64,
+    /// Head rolled towards the right shoulder by this many degrees (after yaw and pitch).
+    #[arg(
+        long,
+        value_name = "DEG",
+        default_value_t = 0.0,
+        allow_negative_numbers = true
+    )]
+    pub roll: f64,
+}
+
+impl HeadArgs {
+    /// `[yaw, pitch, roll]`, checked.
+    pub fn angles(&self) -> Result<[f64; 3]> {
+        for (name, v, lim) in [
+            ("--yaw", self.yaw, 180.0),
+            ("--pitch", self.pitch, 90.0),
+            ("--roll", self.roll, 180.0),
+        ] {
+            if !v.is_finite() || v.abs() > lim {
+                bail!("{name} {v}: expected degrees from -{lim} to {lim}");
+            }
+        }
+        Ok([self.yaw, self.pitch, self.roll])
+    }
 }
 
 pub fn run(a: BinauralArgs) -> Result<i32> {
@@ -96,6 +145,7 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
         } else {
             Lfe::GainDb(a.lfe_db)
         },
+        head: a.head.angles()?,
     };
     let block = a.block as usize;
     let mut renderer =
