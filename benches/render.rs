@@ -1,5 +1,6 @@
-//! Render benchmark: N moving objects from WAV files onto 7.1.4, against the floor of only
-//! decoding the same sources and writing an output of the same size.
+//! Render benchmark: N moving objects from WAV files onto 7.1.4 and to headphones (`render
+//! --binaural`, built-in HRTFs), against the floor of only decoding the same sources and writing
+//! an output of the same size.
 //!
 //! ```sh
 //! cargo bench --bench render                       # 16, 64 and 128 objects, 60 s each
@@ -98,6 +99,20 @@ fn child(mode: &str, objects: usize, seconds: usize) {
     let start = Instant::now();
     match mode {
         "floor" => floor(&sources, seconds, &out),
+        "binaural" => {
+            let text = scene_text(&sources, seconds);
+            let scene = Scene::parse(&text, "bench", &dir).unwrap();
+            let hrtf = mixstage::binaural::Hrtf::builtin(RATE).unwrap();
+            mixstage::render::render_binaural_to_file(
+                &scene,
+                &RenderOptions::default(),
+                &hrtf,
+                &out,
+                SampleFormat::F32,
+                |_, _| {},
+            )
+            .unwrap();
+        }
         _ => {
             let text = scene_text(&sources, seconds);
             let scene = Scene::parse(&text, "bench", &dir).unwrap();
@@ -146,12 +161,21 @@ fn main() {
         rayon::current_num_threads()
     );
     println!(
-        "{:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9}",
-        "objects", "floor s", "floor RTF", "render s", "render RTF", "vs floor", "peak MB"
+        "{:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>9} {:>11} {:>12} {:>9}",
+        "objects",
+        "floor s",
+        "floor RTF",
+        "render s",
+        "render RTF",
+        "vs floor",
+        "peak MB",
+        "binaural s",
+        "binaural RTF",
+        "peak MB"
     );
     for n in counts {
         let mut res = Vec::new();
-        for mode in ["floor", "render"] {
+        for mode in ["floor", "render", "binaural"] {
             // Generate the sources first so that writing them is not timed.
             make_sources(&common::data_dir(), n, seconds);
             let o = Command::new(std::env::current_exe().unwrap())
@@ -176,15 +200,19 @@ fn main() {
         }
         let (fw, _) = res[0];
         let (rw, rmem) = res[1];
+        let (bw, bmem) = res[2];
         println!(
-            "{:>8} {:>10.2} {:>10.0} {:>10.2} {:>10.0} {:>9.2}x {:>9.1}",
+            "{:>8} {:>10.2} {:>10.0} {:>10.2} {:>10.0} {:>9.2}x {:>9.1} {:>11.2} {:>12.0} {:>9.1}",
             n,
             fw,
             seconds as f64 / fw,
             rw,
             seconds as f64 / rw,
             rw / fw,
-            rmem / 1024.0
+            rmem / 1024.0,
+            bw,
+            seconds as f64 / bw,
+            bmem / 1024.0
         );
     }
 }
