@@ -13,6 +13,8 @@ What it writes (see tests/data/adm/README.md for the details of every case):
                                 ear.fileio.adm.builder.ADMBuilder (+ XML edits for BS.2076-2 syntax)
   tests/data/adm/real/*.wav     ADM BWF files written by other tools (Dolby, Pro Tools, EBU ADM
                                 toolbox / libadm, BBC bmx, ear), see real/LICENSES.md
+  tests/data/adm/real/dolby_dbmd/*.dbmd
+                                the dbmd chunks of Dolby's seven sample masters (tests/adm_dbmd.rs)
   tests/data/adm/ref/**.wav     `ear-render -s LAYOUT` output (24-bit, BS.2051 channel order) for
                                 the layouts 0+2+0, 0+5+0, 4+7+0 and 9+10+3
   tests/data/adm/manifest.json  one entry per (input, layout, programme) render
@@ -1109,6 +1111,10 @@ def real_cases(eq_dir):
                                       "5 s times of the axml set to 0.25 s; every other byte (JUNK, fmt, "
                                       "chna, dbmd) as in the original"))
 
+    # The dbmd chunks of Dolby's seven samples (they differ only there): binaural render modes
+    # not indicated / bypass / near / far / mixed, warp and trim modes, for tests/adm_dbmd.rs
+    licences += dolby_dbmd_chunks()
+
     # BBC bmx: two stereo common-definition objects, chna before data, ebuCore_2014 namespace
     name = "bmx_adm_1.wav"
     src = REAL_SOURCES[name]
@@ -1149,6 +1155,30 @@ def real_cases(eq_dir):
             assert a.shape == b.shape and np.array_equal(a, b), "toolbox reference differs: " + stem
         licences.append(("ebu-adm-toolbox/" + name, (None, TOOLBOX[1], TOOLBOX[2],
                                                      "test_files/render/" + name, TOOLBOX[3]), "unmodified"))
+    return licences
+
+
+def dolby_dbmd_chunks():
+    """Writes real/dolby_dbmd/sample_adm_file_N.dbmd: the dbmd chunk (its data, without the chunk
+    header) of each of dbmd-atmos-parser's sample masters, byte for byte."""
+    src = REAL_SOURCES["dolby_sample_adm_file_0.wav"]
+    out_dir = os.path.join(REAL, "dolby_dbmd")
+    os.makedirs(out_dir, exist_ok=True)
+    licences = []
+    for n in range(7):
+        name = "sample_adm_file_%d.dbmd" % n
+        dst = os.path.join(out_dir, name)
+        path = "sample_files/sample_adm_file_%d.wav" % n
+        if not os.path.exists(dst):
+            full = git_show(src[0], src[2], path)
+            if full is None:
+                warnings.warn("dbmd of %s unavailable; skipped" % path)
+                continue
+            body = [c[1] for c in riff_chunks(full) if c[0] == b"dbmd"][0]
+            with open(dst, "wb") as f:
+                f.write(body)
+        licences.append(("dolby_dbmd/" + name, (None, src[1], src[2], path, src[4]),
+                         "the data of its dbmd chunk only, byte for byte"))
     return licences
 
 

@@ -62,7 +62,7 @@ pub struct Container {
     pub axml: Option<String>,
     /// The `bext` chunk.
     pub bext: Option<Bext>,
-    /// Size of a Dolby `dbmd` chunk, if present.
+    /// The first Dolby `dbmd` chunk's bytes, if present (parsed by [`super::dbmd`]).
     pub dbmd: Option<Vec<u8>>,
     /// Repairs made while reading (e.g. a RIFF size that lies).
     pub warnings: Vec<String>,
@@ -192,7 +192,9 @@ pub fn scan(path: &Path) -> Result<Container> {
                 )
                 .ok()
             }
-            b"dbmd" => c.dbmd = Some(read_chunk(&mut f, path, &info, 16 << 20)?),
+            b"dbmd" if c.dbmd.is_none() => {
+                c.dbmd = Some(read_chunk(&mut f, path, &info, 16 << 20)?)
+            }
             _ => {}
         }
         c.chunks.push(info);

@@ -7,6 +7,7 @@
 //! * [`select`]: BS.2127's item selection (programme, contents, nested and complementary
 //!   objects, packs, tracks) and the repairs real files need, producing the scene.
 //! * [`hoa`]: HOA (scene-based) items, one per object and pack, checked and decoded as beds.
+//! * [`dbmd`]: the Dolby `dbmd` chunk's per-track binaural render modes (Dolby Atmos masters).
 //!
 //! Every repair is a [`Warnings`] entry, one per element and kind; [`AdmOptions::strict`]
 //! turns them into errors.
@@ -14,6 +15,7 @@
 pub mod block_json;
 pub mod bw64;
 pub mod common;
+pub mod dbmd;
 pub mod export;
 pub mod hoa;
 pub mod model;

@@ -174,6 +174,61 @@ pub struct Object {
     pub group_labels: Vec<Label>,
     /// `importance` (0-10; absent: the most important).
     pub importance: Option<u8>,
+    /// BS.2076-2 `headLocked` element of the audioObject (None when absent). Read, not yet
+    /// applied by rendering (it is listed in `ignored` too).
+    pub head_locked: Option<bool>,
+}
+
+/// A per-element headphone (binaural) render mode, as the Dolby Atmos Renderer offers it:
+/// from a master's Dolby `dbmd` chunk ([`super::dbmd`]) or, for `Off`, from a BS.2076-2
+/// `headphoneVirtualise bypass="1"`. Which room each mode means is the binaural renderer's
+/// business; the ADM reader only carries the choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinauralMode {
+    /// Not virtualised: the signal goes to the headphones as it is (Dolby "bypass").
+    Off,
+    /// Little room: the source sounds close.
+    Near,
+    /// A medium room (what the Dolby renderer uses when a master does not say).
+    Mid,
+    /// Much room: the source sounds distant.
+    Far,
+}
+
+impl BinauralMode {
+    /// Lower-case name, as `adm info` prints it (`off`, `near`, `mid`, `far`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BinauralMode::Off => "off",
+            BinauralMode::Near => "near",
+            BinauralMode::Mid => "mid",
+            BinauralMode::Far => "far",
+        }
+    }
+}
+
+/// BS.2076-2's default `DRR` of a `headphoneVirtualise` element (dB): as libadm sets it
+/// (`ebu/libadm`, `include/adm/elements/headphone_virtualise.hpp`), in effect no reverberation.
+pub const DEFAULT_DRR_DB: f64 = 130.0;
+/// The range of `DRR` (dB) accepted, as libadm validates it.
+pub const DRR_RANGE_DB: std::ops::RangeInclusive<f64> = -130.0..=130.0;
+
+/// A BS.2076-2 `headphoneVirtualise` element of an audioBlockFormat: whether a headphone
+/// (binaural) virtualiser processes the block, and with which direct-to-reverberant ratio.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadphoneVirtualise {
+    /// `bypass="1"`: not virtualised (default 0).
+    pub bypass: bool,
+    /// `DRR`: direct-to-reverberant ratio in dB ([`DEFAULT_DRR_DB`] when absent).
+    pub drr_db: f64,
+}
+
+impl HeadphoneVirtualise {
+    /// The mode this element fixes: [`BinauralMode::Off`] when bypassed; otherwise none (the
+    /// block is virtualised with [`Self::drr_db`], and the room is the renderer's choice).
+    pub fn mode(&self) -> Option<BinauralMode> {
+        self.bypass.then_some(BinauralMode::Off)
+    }
 }
 
 /// audioPackFormat.
@@ -298,6 +353,11 @@ pub struct Block {
     pub importance: u8,
     /// HOA blocks: order, degree and the rest.
     pub hoa: HoaParams,
+    /// BS.2076-2 `headphoneVirtualise`, if present (DirectSpeakers, Objects and HOA blocks;
+    /// BS.2076-2 §9 allows it on every type, and it is read wherever it appears).
+    pub headphone: Option<HeadphoneVirtualise>,
+    /// BS.2076-2 `headLocked` set to 1: the block's position moves with the listener's head.
+    pub head_locked: bool,
     /// Line of the element in the XML (for messages).
     pub line: usize,
 }
@@ -327,6 +387,8 @@ impl Block {
             edge_lock: Default::default(),
             importance: 10,
             hoa: Default::default(),
+            headphone: None,
+            head_locked: false,
             line,
         }
     }

@@ -81,6 +81,9 @@ pub struct AdmMaster {
     pub importance: Option<u8>,
     /// What the importance filter left out (one line per object), for the user.
     pub left_out: Vec<String>,
+    /// The Dolby `dbmd` chunk, parsed (None when absent or unreadable, which is a warning).
+    /// Its binaural render modes belong to file tracks: see [`super::dbmd`].
+    pub dbmd: Option<super::dbmd::Dbmd>,
 }
 
 /// Opens an ADM master: reads the container and the XML, merges the common definitions
@@ -110,6 +113,7 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
             Adm::default()
         }
     };
+    let dbmd = read_dbmd(&container, &origin, audio.channels, &mut warnings);
     merge_common(&mut adm);
     merge_chna(&mut adm, &chna, audio.channels, &origin)?;
     check_references(&adm, &origin)?;
@@ -130,6 +134,7 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
         strict: opts.strict,
         importance: opts.importance,
         left_out,
+        dbmd,
     };
     // Form (and so check) the HOA items now, so that bad HOA metadata fails the load.
     let mut warnings = std::mem::take(&mut master.warnings);
@@ -137,6 +142,51 @@ pub fn load(path: &Path, opts: &AdmOptions) -> Result<AdmMaster> {
     check_strict(&origin, &warnings, opts.strict)?;
     master.warnings = warnings;
     Ok(master)
+}
+
+/// Parses the container's `dbmd` chunk. A chunk that cannot be read is left out with a
+/// warning (its modes are Dolby renderer settings; BS.2127 rendering does not need them), as
+/// is an entry count that does not match the file's tracks (one entry per track is expected).
+fn read_dbmd(
+    container: &Container,
+    origin: &str,
+    channels: usize,
+    warnings: &mut Warnings,
+) -> Option<super::dbmd::Dbmd> {
+    let bytes = container.dbmd.as_ref()?;
+    let offset = container.chunk(b"dbmd").map(|c| c.offset).unwrap_or(0);
+    match super::dbmd::parse(bytes, origin, offset) {
+        Ok(d) => {
+            for (i, w) in d.warnings.iter().enumerate() {
+                warnings.add(&format!("dbmd {i}"), "dbmd", w.clone());
+            }
+            if let Some(n) = d.supplemental.as_ref().map(|s| s.len()) {
+                if n != channels {
+                    warnings.add(
+                        "dbmd",
+                        "dbmd-count",
+                        format!(
+                            "{origin}: the dbmd chunk gives {n} binaural render modes for {channels} tracks (one per track is expected): {}",
+                            if n > channels {
+                                format!("the last {} are ignored", n - channels)
+                            } else {
+                                format!("tracks {} to {channels} have none", n + 1)
+                            }
+                        ),
+                    );
+                }
+            }
+            Some(d)
+        }
+        Err(e) => {
+            warnings.add(
+                "dbmd",
+                "dbmd-error",
+                format!("{e}: the dbmd chunk is ignored (no binaural render modes from it)"),
+            );
+            None
+        }
+    }
 }
 
 /// BS.2127's importance filter on the items: those whose object importance (the lowest along
@@ -473,7 +523,14 @@ fn pack_path_in<'a>(
 
 /// The audioChannelFormat a track UID plays, noting a stream that references both a pack
 /// and a channel (what Dolby and Pro Tools write).
-fn uid_channel(adm: &Adm, u: &TrackUid, origin: &str, warnings: &mut Warnings) -> Result<String> {
+/// The audioChannelFormat of an audioTrackUID: its own reference, or through its
+/// audioTrackFormat and audioStreamFormat.
+pub(crate) fn uid_channel(
+    adm: &Adm,
+    u: &TrackUid,
+    origin: &str,
+    warnings: &mut Warnings,
+) -> Result<String> {
     if let Some(c) = &u.channel_format {
         return Ok(c.clone());
     }

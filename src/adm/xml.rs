@@ -576,6 +576,37 @@ fn zone(org: &Origin, f: &Frame, cur: &Current) -> Result<crate::panner::zone::Z
     }
 }
 
+/// A block's BS.2076-2 `headphoneVirtualise` element: `bypass` (0 or 1, default 0) and `DRR`
+/// (dB, -130 to 130, default 130, as libadm reads it); a malformed value is an error naming the
+/// block and the axml line.
+fn headphone_virtualise(org: &Origin, f: &Frame, cur: &Current) -> Result<HeadphoneVirtualise> {
+    let bad = |what: String| {
+        Error::malformed(
+            org.at(f.offset),
+            format!("{}: <headphoneVirtualise> {what}", context_id(cur)),
+        )
+    };
+    let bypass = match f.attr("bypass").map(str::trim) {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(v) => return Err(bad(format!("bypass '{v}': expected 0 or 1"))),
+    };
+    let drr_db = match f.attr("DRR") {
+        None => DEFAULT_DRR_DB,
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(x) if DRR_RANGE_DB.contains(&x) => x,
+            _ => {
+                return Err(bad(format!(
+                    "DRR '{v}': expected a direct-to-reverberant ratio in dB from {} to {}",
+                    DRR_RANGE_DB.start(),
+                    DRR_RANGE_DB.end()
+                )))
+            }
+        },
+    };
+    Ok(HeadphoneVirtualise { bypass, drr_db })
+}
+
 /// A gain element's value, linear (`gainUnit="dB"` converted).
 fn gain_value(org: &Origin, f: &Frame, cur: &Current, text: &str) -> Result<f64> {
     let v = number(org, f, cur, text)?;
@@ -895,6 +926,14 @@ fn end_element(
                 let v = number(org, f, cur, text)?;
                 cur.block.as_mut().unwrap().hoa.nfc_ref_dist = Some(v);
             }
+            "headphoneVirtualise" => {
+                let hv = headphone_virtualise(org, f, cur)?;
+                cur.block.as_mut().unwrap().headphone = Some(hv);
+            }
+            "headLocked" => {
+                let v = flag(org, f, cur, text)?;
+                cur.block.as_mut().unwrap().head_locked = v;
+            }
             _ => {}
         }
         return Ok(());
@@ -987,6 +1026,16 @@ fn end_element(
             let v = flag(org, f, cur, text)?;
             if let Some(p) = cur.object.as_mut() {
                 p.mute = v;
+            }
+        }
+        ("audioObject", "headLocked") => {
+            let v = flag(org, f, cur, text)?;
+            if let Some(p) = cur.object.as_mut() {
+                p.head_locked = Some(v);
+                // Read, but rendering does not apply it yet.
+                if !p.ignored.iter().any(|x| x == "headLocked") {
+                    p.ignored.push("headLocked".to_string());
+                }
             }
         }
         ("audioObject", other) => {
@@ -1162,6 +1211,100 @@ mod tests {
             e.contains("maxElevation") && e.contains("AB_00031001_00000001"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn parses_headphone_virtualise_and_head_locked() {
+        let x = doc(
+            r#"<audioObject audioObjectID="AO_1001" audioObjectName="vo"><headLocked>1</headLocked></audioObject>
+<audioChannelFormat audioChannelFormatID="AC_00031001" audioChannelFormatName="o" typeDefinition="Objects">
+  <audioBlockFormat audioBlockFormatID="AB_00031001_00000001" rtime="00:00:00.00000" duration="00:00:00.50000">
+    <position coordinate="azimuth">0</position><position coordinate="elevation">0</position>
+    <headphoneVirtualise bypass="1"/><headLocked>1</headLocked></audioBlockFormat>
+  <audioBlockFormat audioBlockFormatID="AB_00031001_00000002" rtime="00:00:00.50000" duration="00:00:00.50000">
+    <position coordinate="azimuth">0</position><position coordinate="elevation">0</position>
+    <headphoneVirtualise bypass="0" DRR="12.5"></headphoneVirtualise></audioBlockFormat>
+  <audioBlockFormat audioBlockFormatID="AB_00031001_00000003" rtime="00:00:01.00000" duration="00:00:00.50000">
+    <position coordinate="azimuth">0</position><position coordinate="elevation">0</position>
+    <headphoneVirtualise/><headLocked>0</headLocked></audioBlockFormat>
+  <audioBlockFormat audioBlockFormatID="AB_00031001_00000004" rtime="00:00:01.50000" duration="00:00:00.50000">
+    <position coordinate="azimuth">0</position><position coordinate="elevation">0</position>
+  </audioBlockFormat></audioChannelFormat>
+<audioChannelFormat audioChannelFormatID="AC_00011001" audioChannelFormatName="L" typeDefinition="DirectSpeakers">
+  <audioBlockFormat audioBlockFormatID="AB_00011001_00000001"><speakerLabel>M+030</speakerLabel>
+    <position coordinate="azimuth">30</position><position coordinate="elevation">0</position>
+    <headphoneVirtualise DRR="-3"/></audioBlockFormat></audioChannelFormat>"#,
+        );
+        let mut w = Warnings::default();
+        let adm = parse(&x, "t.wav", false, &mut w).unwrap();
+        let o = adm.object("AO_1001").unwrap();
+        assert_eq!(o.head_locked, Some(true));
+        assert!(o.ignored.iter().any(|e| e == "headLocked"));
+        let b = &adm.channel("AC_00031001").unwrap().blocks;
+        let hv = |i: usize| b[i].headphone;
+        assert_eq!(
+            hv(0),
+            Some(HeadphoneVirtualise {
+                bypass: true,
+                drr_db: DEFAULT_DRR_DB
+            })
+        );
+        assert_eq!(hv(0).unwrap().mode(), Some(BinauralMode::Off));
+        assert_eq!(
+            hv(1),
+            Some(HeadphoneVirtualise {
+                bypass: false,
+                drr_db: 12.5
+            })
+        );
+        assert_eq!(hv(1).unwrap().mode(), None);
+        assert_eq!(
+            hv(2),
+            Some(HeadphoneVirtualise {
+                bypass: false,
+                drr_db: 130.0
+            })
+        );
+        assert_eq!(hv(3), None);
+        let locked: Vec<bool> = b.iter().map(|b| b.head_locked).collect();
+        assert_eq!(locked, [true, false, false, false]);
+        let ds = &adm.channel("AC_00011001").unwrap().blocks[0];
+        assert_eq!(
+            ds.headphone.map(|h| (h.bypass, h.drr_db)),
+            Some((false, -3.0))
+        );
+
+        // Malformed values are errors naming the element, the block and the axml line.
+        for (from, to, what) in [
+            (r#"bypass="1"/>"#, r#"bypass="yes"/>"#, "bypass 'yes'"),
+            (r#"DRR="12.5""#, r#"DRR="loud""#, "DRR 'loud'"),
+            (r#"DRR="12.5""#, r#"DRR="200""#, "DRR '200'"),
+            (r#"DRR="12.5""#, r#"DRR="NaN""#, "DRR 'NaN'"),
+            (
+                "<headLocked>0</headLocked>",
+                "<headLocked>2</headLocked>",
+                "'2'",
+            ),
+        ] {
+            let bad = x.replacen(from, to, 1);
+            assert_ne!(bad, x);
+            let e = parse(&bad, "t.wav", false, &mut w).unwrap_err().to_string();
+            let line = bad
+                .lines()
+                .position(|l| l.contains(to))
+                .map(|i| i + 1)
+                .unwrap();
+            assert!(
+                e.contains(what)
+                    && e.contains("AB_00031001_0000000")
+                    && e.contains(&format!("axml line {line},")),
+                "{e}"
+            );
+            assert!(
+                e.contains("headphoneVirtualise") || e.contains("headLocked"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -342,6 +342,23 @@ fn info(a: InfoArgs) -> Result<i32> {
             .map(|c| c.blocks.len())
             .sum()
     };
+    // The blocks of an object's channels (as `blocks_of` counts them).
+    let block_list = |o: &mixstage::adm::model::Object| -> Vec<&mixstage::adm::model::Block> {
+        o.track_uids
+            .iter()
+            .filter_map(|u| m.items.iter().find(|i| &i.track_uid == u))
+            .filter_map(|i| d.channel(&i.channel))
+            .flat_map(|c| c.blocks.iter())
+            .collect()
+    };
+    let headphone = |o: &mixstage::adm::model::Object| headphone_summary(&block_list(o));
+    let dbmd_modes = |o: &mixstage::adm::model::Object| {
+        m.dbmd
+            .as_ref()
+            .and_then(|x| x.supplemental.as_ref())
+            .map(|_| m.dbmd_object_modes(&o.id))
+            .filter(|v| !v.is_empty())
+    };
     let dialogue = |c: &mixstage::adm::model::Content| match c.dialogue {
         Some((Dialogue::Dialogue, _)) => "dialogue",
         Some((Dialogue::Mixed, _)) => "mixed",
@@ -385,8 +402,23 @@ fn info(a: InfoArgs) -> Result<i32> {
                 "blocks": blocks_of(o),
                 "start": secs(o.start), "duration": secs(o.duration),
                 "gain": o.gain, "mute": o.mute, "importance": o.importance,
+                "head_locked": o.head_locked,
+                "headphone_virtualise": headphone(o).virtualise.map(|(n, bypass, drr)| json!({
+                    "blocks": n, "bypass_blocks": bypass, "drr_db": drr})),
+                "head_locked_blocks": headphone(o).head_locked,
+                "dbmd_binaural": dbmd_modes(o).map(|v| v.iter().map(|t| json!({
+                    "track_uid": t.track_uid, "track": t.track, "channel": t.channel,
+                    "mode": t.mode.map(|x| x.name())})).collect::<Vec<_>>()),
                 "objects": o.objects, "complementary": o.complementary})).collect::<Vec<_>>(),
             "rendering_items": m.items.len(),
+            "dbmd": m.dbmd.as_ref().map(|x| json!({
+                "version": x.version_string(),
+                "tool": x.atmos.as_ref().map(|a| &a.tool),
+                "tool_version": x.atmos.as_ref().map(|a| format!("{}.{}.{}", a.tool_version[0], a.tool_version[1], a.tool_version[2])),
+                "warp_mode": x.atmos.as_ref().map(|a| warp_mode(a.warp_mode)),
+                "auto_trim": x.supplemental.as_ref().map(|s| s.auto_trim),
+                "binaural_render_modes": x.supplemental.as_ref().map(|s| s.render_modes().iter().map(|r| r.name()).collect::<Vec<_>>()),
+            })),
             "not_applied": {
                 "dolby_dbmd_bytes": m.container.dbmd.as_ref().map(|b| b.len()),
                 "object_elements": ignored,
@@ -493,6 +525,10 @@ fn info(a: InfoArgs) -> Result<i32> {
                 .importance
                 .map(|i| format!(", importance {i}"))
                 .unwrap_or_default()
+                + &headphone(o).text()
+                + &dbmd_modes(o)
+                    .map(|v| format!(", dbmd binaural {}", dbmd_text(&v)))
+                    .unwrap_or_default()
         );
     }
     // HOA tracks render together, one item per object and pack.
@@ -522,8 +558,33 @@ fn info(a: InfoArgs) -> Result<i32> {
         );
     }
 
+    if let Some(x) = &m.dbmd {
+        let tool = x
+            .atmos
+            .as_ref()
+            .map(|a| {
+                format!(
+                    " from '{}' {}.{}.{}, warp mode {}",
+                    a.tool,
+                    a.tool_version[0],
+                    a.tool_version[1],
+                    a.tool_version[2],
+                    warp_mode(a.warp_mode)
+                )
+            })
+            .unwrap_or_default();
+        let modes = x
+            .supplemental
+            .as_ref()
+            .map(|s| format!(", {} binaural render modes (one per track)", s.len()))
+            .unwrap_or_else(|| ", no binaural render modes".into());
+        println!(
+            "dbmd: Dolby audio metadata {}{tool}{modes}",
+            x.version_string()
+        );
+    }
     if let Some(b) = &m.container.dbmd {
-        println!("not applied: a Dolby 'dbmd' chunk ({} bytes: trims, warp mode and binaural render modes are Dolby renderer settings, which BS.2127 does not use)", b.len());
+        println!("not applied: the Dolby 'dbmd' chunk ({} bytes: trims, warp mode and binaural render modes are Dolby renderer settings, which BS.2127 does not use; the modes are read, shown above per object)", b.len());
     }
     for i in &ignored {
         println!("not applied: {i}");
@@ -532,4 +593,90 @@ fn info(a: InfoArgs) -> Result<i32> {
         println!("warning: {w}");
     }
     Ok(0)
+}
+
+/// What an object's blocks say about headphone rendering (BS.2076-2).
+struct Headphone {
+    /// Blocks with a headphoneVirtualise, of which bypassed, and the distinct DRRs (dB).
+    virtualise: Option<(usize, usize, Vec<f64>)>,
+    /// Blocks with headLocked set.
+    head_locked: usize,
+    /// Blocks in all.
+    blocks: usize,
+}
+
+impl Headphone {
+    /// `adm info`'s words for it (empty when the blocks say nothing).
+    fn text(&self) -> String {
+        let mut t = String::new();
+        if let Some((n, bypass, drr)) = &self.virtualise {
+            t += &format!(", headphoneVirtualise in {n} of {} blocks", self.blocks);
+            if *bypass > 0 {
+                t += &format!(" (bypass in {bypass})");
+            }
+            if !drr.is_empty() {
+                let v: Vec<String> = drr.iter().map(|x| x.to_string()).collect();
+                t += &format!(" DRR {} dB", v.join("/"));
+            }
+        }
+        if self.head_locked > 0 {
+            t += &format!(
+                ", headLocked in {} of {} blocks",
+                self.head_locked, self.blocks
+            );
+        }
+        t
+    }
+}
+
+fn headphone_summary(blocks: &[&mixstage::adm::model::Block]) -> Headphone {
+    let with: Vec<_> = blocks.iter().filter_map(|b| b.headphone).collect();
+    let virtualise = (!with.is_empty()).then(|| {
+        let mut drr: Vec<f64> = Vec::new();
+        for h in with.iter().filter(|h| !h.bypass) {
+            if !drr.contains(&h.drr_db) {
+                drr.push(h.drr_db);
+            }
+        }
+        (with.len(), with.iter().filter(|h| h.bypass).count(), drr)
+    });
+    Headphone {
+        virtualise,
+        head_locked: blocks.iter().filter(|b| b.head_locked).count(),
+        blocks: blocks.len(),
+    }
+}
+
+/// An object's dbmd modes: one word when all its tracks agree, else each mode with its tracks.
+fn dbmd_text(v: &[mixstage::adm::dbmd::TrackMode]) -> String {
+    let name = |t: &mixstage::adm::dbmd::TrackMode| t.mode.map(|m| m.name()).unwrap_or("none");
+    let mut groups: Vec<(&str, Vec<String>)> = Vec::new();
+    for t in v {
+        let track = t.track.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+        match groups.iter_mut().find(|(n, _)| *n == name(t)) {
+            Some((_, tracks)) => tracks.push(track),
+            None => groups.push((name(t), vec![track])),
+        }
+    }
+    match groups.as_slice() {
+        [] => "none".into(),
+        [(n, _)] => n.to_string(),
+        _ => groups
+            .iter()
+            .map(|(n, t)| format!("{n} (track {})", t.join(",")))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// The dbmd's warp mode in words (Dolby's parser's names).
+fn warp_mode(w: u8) -> &'static str {
+    match w {
+        0 => "normal",
+        1 => "warping",
+        2 => "Pro Logic IIx downmix",
+        3 => "Lo/Ro downmix",
+        4 => "not indicated",
+        _ => "reserved",
+    }
 }
