@@ -41,6 +41,9 @@ pub struct RenderArgs {
     /// With --binaural: a SOFA file (SimpleFreeFieldHRIR) instead of the built-in MIT KEMAR set.
     #[arg(long, value_name = "FILE.sofa", requires = "binaural")]
     hrtf: Option<PathBuf>,
+    /// With --binaural: the listener's head orientation.
+    #[command(flatten)]
+    head: super::binaural::HeadArgs,
     /// Output WAV file (written to a temporary file and renamed when complete).
     #[arg(long, short)]
     output: PathBuf,
@@ -103,8 +106,12 @@ pub fn run(a: RenderArgs) -> Result<i32> {
             .transpose()?,
         groups,
         time_reference: clock.time_reference(scene.sample_rate),
+        head: a.head.angles()?,
         ..Default::default()
     };
+    if !a.binaural && opts.head != [0.0; 3] {
+        anyhow::bail!("--yaw, --pitch and --roll turn the listener's head: they need --binaural");
+    }
     let started = Instant::now();
     let pb = super::progress(0, a.quiet, "rendering");
     let tick = |done, total| {
