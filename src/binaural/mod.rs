@@ -46,6 +46,7 @@ pub mod convolver;
 pub mod dfe;
 pub mod hrtf;
 pub mod kweight;
+pub mod room;
 
 pub use convolver::Convolver;
 pub use hrtf::{HrirPair, Hrtf, Measurement, Selection};
