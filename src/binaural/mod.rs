@@ -48,6 +48,7 @@ pub mod hrtf;
 pub mod interp;
 pub mod kweight;
 pub mod objects;
+pub mod room;
 
 pub use convolver::Convolver;
 pub use hrtf::{HrirPair, Hrtf, Measurement, Selection};
