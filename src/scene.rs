@@ -213,6 +213,14 @@ pub struct Object {
     /// (BS.2127 `screenRef`), for the whole object.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub screen_ref: bool,
+    /// How headphone renders treat it: `Off` (no HRTF, panned to stereo), `Near` (dry),
+    /// `Mid` (a small room) or `Far` (more room); None: the render's `--mode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binaural: Option<crate::binaural::room::Mode>,
+    /// The direct-to-reverberant ratio its room is set to in dB (ADM `headphoneVirtualise`
+    /// DRR); None: the mode's own. Not written in RON.
+    #[serde(skip)]
+    pub binaural_drr_db: Option<f64>,
     /// BS.2127 metadata blocks (ADM input). When present they replace `position`, `gain`
     /// and `gain_db` with BS.2127's per-block rules; RON scenes never set it.
     #[serde(skip)]
@@ -447,6 +455,8 @@ impl Object {
             channel_lock: None,
             zone_exclusion: Vec::new(),
             screen_ref: false,
+            binaural: None,
+            binaural_drr_db: None,
             timeline: None,
         }
     }
@@ -732,6 +742,9 @@ pub struct Bed {
     /// EQ bands applied to every channel.
     #[serde(default)]
     pub eq: Vec<Band>,
+    /// How headphone renders treat it (see [`Object::binaural`]); None: the render's `--mode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binaural: Option<crate::binaural::room::Mode>,
 }
 
 /// A scene file.

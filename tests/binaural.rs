@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use mixstage::binaural::room::Mode;
 use mixstage::binaural::{BinauralOptions, BinauralRenderer, Hrtf, Lfe};
 use mixstage::io::{read_all, write_all, SampleFormat};
 use mixstage::qc::kweight::KWeighting;
@@ -281,7 +282,11 @@ fn direct(x: &[f32], h: &[f32], g: f64) -> Vec<f64> {
 fn renderer_equals_direct_convolution_with_the_interpolated_hrirs() {
     let h = Hrtf::from_sofa(&data("kemar_subset.sofa"), 44100).unwrap();
     let layout = Layout::resolve("5.1").unwrap();
-    let mut r = BinauralRenderer::new(&layout, &h, 44100, 100).unwrap();
+    let near = BinauralOptions {
+        mode: Mode::Near,
+        ..Default::default()
+    };
+    let mut r = BinauralRenderer::with_options(&layout, &h, 44100, 100, &near).unwrap();
     let n = 2000;
     let chans: Vec<Vec<f32>> = (0..6).map(|c| noise(n, c as u64 + 10)).collect();
     let (l, rr) = render(&mut r, &chans);
@@ -617,4 +622,70 @@ fn diffuse_field_equalisation_flattens_the_average_response_and_keeps_the_cues()
             "{f} Hz: ILD {ild_eq:.2} vs {ild_raw:.2} dB"
         );
     }
+}
+
+/// The impulse response of one speaker straight ahead in `mode` (at a fixed gain of 1).
+fn front_response(h: &Hrtf, mode: Mode, drr_db: Option<f64>, head: [f64; 3]) -> [Vec<f32>; 2] {
+    let front = mixstage::layout::Speaker {
+        label: "C".into(),
+        aliases: vec![],
+        azimuth: 0.0,
+        elevation: 0.0,
+        lfe: false,
+        allocentric: None,
+    };
+    let opts = BinauralOptions {
+        mode,
+        drr_db,
+        head,
+        gain: Some(1.0),
+        ..Default::default()
+    };
+    let n = 1 << 16;
+    let mut r = BinauralRenderer::from_speakers(&[front], h, 48000, n, &opts).unwrap();
+    let mut x = vec![0f32; n];
+    x[0] = 1.0;
+    let (mut l, mut rr) = (vec![0f32; n], vec![0f32; n]);
+    r.process_planar(&[&x], &mut l, &mut rr).unwrap();
+    [l, rr]
+}
+
+fn energy(x: &[f32]) -> f64 {
+    x.iter().map(|v| (*v as f64).powi(2)).sum()
+}
+
+#[test]
+fn the_modes_direct_to_reverberant_ratios_fall_from_near_to_mid_to_far() {
+    let h = Hrtf::builtin(48000).unwrap();
+    let near = front_response(&h, Mode::Near, None, [0.0; 3]);
+    let direct = energy(&near[0]) + energy(&near[1]);
+    // The binaural DRR: the direct response's energy over what the room adds.
+    let drr = |resp: &[Vec<f32>; 2]| {
+        let room: f64 = (0..2)
+            .map(|e| {
+                resp[e]
+                    .iter()
+                    .zip(&near[e])
+                    .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+                    .sum::<f64>()
+            })
+            .sum();
+        10.0 * (direct / room).log10()
+    };
+    let mid = drr(&front_response(&h, Mode::Mid, None, [0.0; 3]));
+    let far = drr(&front_response(&h, Mode::Far, None, [0.0; 3]));
+    eprintln!("binaural DRR: near +inf, mid {mid:+.1} dB, far {far:+.1} dB");
+    // The room model's own (omnidirectional) figures, within 1.5 dB at the ears.
+    let omni = |m: Mode| mixstage::binaural::room::Room::for_mode(m).unwrap().drr_db();
+    assert!((mid - omni(Mode::Mid)).abs() < 1.5, "mid {mid} vs {}", omni(Mode::Mid));
+    assert!((far - omni(Mode::Far)).abs() < 1.5, "far {far} vs {}", omni(Mode::Far));
+    assert!(mid - far >= 2.0, "mid {mid}, far {far}");
+    // A DRR set directly (ADM headphoneVirtualise) is what the ears get.
+    let set = drr(&front_response(&h, Mode::Mid, Some(10.0), [0.0; 3]));
+    assert!((set - 10.0).abs() < 1.5, "DRR 10 dB measured {set:.2}");
+    // Off: no HRTF, the centre speaker panned onto stereo: equal, single-tap ears.
+    let off = front_response(&h, Mode::Off, None, [0.0; 3]);
+    assert!((off[0][0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6, "{}", off[0][0]);
+    assert_eq!(off[0][0], off[1][0]);
+    assert!(off[0][1..].iter().all(|v| *v == 0.0));
 }

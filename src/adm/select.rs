@@ -918,8 +918,11 @@ impl AdmMaster {
                 Some(o) if !o.name.is_empty() => format!("{} {} ({})", o.id, o.name, ch.name),
                 _ => format!("{} ({})", it.channel, ch.name),
             };
+            let (binaural, binaural_drr_db) = item_binaural(self, it, ch);
             objects.push(scene::Object {
                 group: Some(group),
+                binaural,
+                binaural_drr_db,
                 timeline: Some(Timeline { blocks }),
                 ..scene::Object::new(
                     name,
@@ -964,6 +967,7 @@ impl AdmMaster {
                 gain: Vec::new(),
                 mute: false,
                 eq: Vec::new(),
+                binaural: None,
             });
         }
         check_strict(&origin, &warnings, self.strict)?;
@@ -1401,4 +1405,31 @@ pub(crate) fn object_params(
         screen_edge_lock: b.edge_lock,
     };
     Ok((p != ObjectParams::default()).then(|| Box::new(p)))
+}
+
+/// DRRs at or above this (dB) mean no room at all: BS.2076-2's default of 130 dB.
+const DRY_DRR_DB: f64 = 60.0;
+
+/// An item's headphone mode and room level: BS.2076-2 `headphoneVirtualise` on its channel's
+/// first block that has one (`bypass` = Off; a DRR of 60 dB or more = Near, a lower one sets
+/// the room level of the mode), else the Dolby `dbmd` chunk's mode of its track; None: the
+/// render's default.
+fn item_binaural(
+    master: &AdmMaster,
+    item: &Item,
+    channel: &Channel,
+) -> (Option<crate::binaural::room::Mode>, Option<f64>) {
+    use crate::binaural::room::Mode;
+    let dbmd = master.dbmd_item_mode(item).map(|m| match m {
+        BinauralMode::Off => Mode::Off,
+        BinauralMode::Near => Mode::Near,
+        BinauralMode::Mid => Mode::Mid,
+        BinauralMode::Far => Mode::Far,
+    });
+    match channel.blocks.iter().find_map(|b| b.headphone.as_ref()) {
+        Some(h) if h.bypass => (Some(Mode::Off), None),
+        Some(h) if h.drr_db >= DRY_DRR_DB => (Some(Mode::Near), None),
+        Some(h) => (dbmd.filter(|m| matches!(m, Mode::Mid | Mode::Far)), Some(h.drr_db)),
+        None => (dbmd, None),
+    }
 }

@@ -83,9 +83,34 @@ pub struct BinauralOptions {
     /// The listener's head orientation `[yaw, pitch, roll]` in degrees (ADM convention: yaw
     /// positive to the left, pitch up, roll towards the right shoulder; applied in that order).
     pub head: [f64; 3],
+    /// The headphone mode: Off (stereo panning, no HRTF), Near (dry), Mid (default: a small
+    /// room) or Far (more room); see [`room`].
+    pub mode: room::Mode,
+    /// Mid and Far: the room level as a direct-to-reverberant ratio in dB instead of the
+    /// mode's own (ADM `headphoneVirtualise` DRR).
+    pub drr_db: Option<f64>,
+    /// Only the room (no direct sound): for the room of sources whose direct sound is
+    /// rendered elsewhere ([`objects`]).
+    pub room_only: bool,
+    /// A fixed output gain instead of the loudness normalisation.
+    pub gain: Option<f64>,
 }
 
 impl BinauralOptions {
+    /// The room of the mode (None for Off and Near), at the DRR if one is set.
+    pub fn room(&self) -> Result<Option<room::Room>> {
+        let Some(r) = room::Room::for_mode(self.mode) else {
+            return Ok(None);
+        };
+        Ok(Some(match self.drr_db {
+            Some(db) if !db.is_finite() => {
+                return Err(Error::Invalid(format!("DRR {db} dB is not a number")))
+            }
+            Some(db) => r.with_drr_db(db),
+            None => r,
+        }))
+    }
+
     /// The head rotation (head to room coordinates), see [`objects::head_rotation`].
     pub fn head_rotation(&self) -> nalgebra::Rotation3<f64> {
         objects::head_rotation(self.head[0], self.head[1], self.head[2])
@@ -118,6 +143,8 @@ pub struct ChannelInfo {
 /// A streaming binaural renderer: N speaker feeds in, two ears out. See the module docs.
 pub struct BinauralRenderer {
     convolver: Convolver,
+    /// The room's late tail (Mid and Far).
+    tail: Option<Tail>,
     channels: Vec<ChannelInfo>,
     gain: f64,
     hrir_len: usize,
@@ -248,11 +275,29 @@ impl BinauralRenderer {
                 }
             })
             .collect();
+        let room = options.room()?;
+        // The reflections of each speaker (in the room, then turned with the head).
+        let reflections: Vec<Vec<(crate::geometry::Vec3, f64, f64)>> = speakers
+            .iter()
+            .map(|s| match (&room, s.lfe) {
+                (Some(r), false) => r
+                    .early_reflections(s.azimuth, s.elevation)
+                    .into_iter()
+                    .map(|f| {
+                        let d = to_head * crate::geometry::direction(f.azimuth, f.elevation);
+                        (d, f.delay, f.gain)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect();
         let own;
-        let ip = match shared {
-            Some(ip) => ip,
-            None => {
-                own = interp::Interpolated::for_directions(hrtf, &heard)?;
+        let ip = match (shared, options.mode) {
+            (Some(ip), _) => ip,
+            (None, _) => {
+                let mut wanted = heard.clone();
+                wanted.extend(reflections.iter().flatten().map(|r| r.0));
+                own = interp::Interpolated::for_directions(hrtf, &wanted)?;
                 &own
             }
         };
@@ -264,19 +309,47 @@ impl BinauralRenderer {
                 hrtf.nearest(az, el)
             })
             .collect();
-        let filters: Vec<HrirPair> = heard
+        let stereo = if options.mode == room::Mode::Off {
+            Some(crate::panner::gain_calc::PointGains::new(&Layout::resolve("stereo")?)?)
+        } else {
+            None
+        };
+        let filters: Vec<HrirPair> = speakers
             .iter()
-            .map(|d| {
-                let (az, el, _) = crate::geometry::cartesian_to_polar(*d);
-                ip.hrir(az, el)
+            .zip(&heard)
+            .zip(&reflections)
+            .map(|((s, d), refl)| match &stereo {
+                // Off: no HRTF, the speaker's direction panned onto stereo (LFE to both).
+                Some(p) => {
+                    let g = if s.lfe {
+                        [std::f64::consts::FRAC_1_SQRT_2; 2]
+                    } else {
+                        let mut g = vec![0.0; 2];
+                        p.direction_into(crate::geometry::direction(s.azimuth, s.elevation), &mut g);
+                        [g[0], g[1]]
+                    };
+                    (vec![g[0] as f32], vec![g[1] as f32])
+                }
+                None => speaker_filter(ip, *d, refl, !options.room_only, sample_rate),
             })
             .collect();
+        let tail = room.as_ref().map(|r| r.late_tail(sample_rate));
+        let tail_len = filters
+            .iter()
+            .map(|(l, r)| l.len().max(r.len()))
+            .chain(tail.iter().map(|t| t[0].len().max(t[1].len())))
+            .max()
+            .unwrap_or(1)
+            .max(hrtf.len());
         let mut weight_sum = 0.0;
         let mut energy_sum = 0.0;
         for (s, (l, r)) in speakers.iter().zip(&filters) {
             if !s.lfe {
                 weight_sum += crate::qc::system::bs1770_weight(s);
                 energy_sum += kweight::pink_k_gain(l, rate) + kweight::pink_k_gain(r, rate);
+                if let Some([tl, tr]) = &tail {
+                    energy_sum += kweight::pink_k_gain(tl, rate) + kweight::pink_k_gain(tr, rate);
+                }
             }
         }
         if weight_sum == 0.0 {
@@ -290,7 +363,12 @@ impl BinauralRenderer {
                 hrtf.origin()
             )));
         }
-        let gain = (weight_sum / energy_sum).sqrt();
+        let gain = match (options.gain, options.mode) {
+            (Some(g), _) => g,
+            // Off is the stereo render itself, at its own level.
+            (None, room::Mode::Off) => 1.0,
+            (None, _) => (weight_sum / energy_sum).sqrt(),
+        };
         let mut gains = Vec::with_capacity(speakers.len());
         let mut channels = Vec::with_capacity(speakers.len());
         for (s, sel) in speakers.iter().zip(&selections) {
@@ -323,13 +401,24 @@ impl BinauralRenderer {
             });
         }
         let convolver = Convolver::new(&filters, &gains, block_len)?;
+        // The late tail: one convolution of the sum of the full-range feeds.
+        let tail = match tail {
+            Some([l, r]) => Some(Tail {
+                conv: Convolver::new(&[(l, r)], &[gain as f32], block_len)?,
+                sum: vec![0.0; block_len],
+                out: [vec![0.0; block_len], vec![0.0; block_len]],
+                full_range: speakers.iter().map(|s| !s.lfe).collect(),
+            }),
+            None => None,
+        };
         Ok(BinauralRenderer {
             convolver,
+            tail,
             planar: vec![vec![0.0; block_len]; speakers.len()],
             ears: [vec![0.0; block_len], vec![0.0; block_len]],
             channels,
             gain,
-            hrir_len: hrtf.len(),
+            hrir_len: tail_len,
         })
     }
 
@@ -362,6 +451,9 @@ impl BinauralRenderer {
     /// Clears the history (as if the stream restarted after silence).
     pub fn reset(&mut self) {
         self.convolver.reset();
+        if let Some(t) = self.tail.as_mut() {
+            t.conv.reset();
+        }
     }
 
     /// Renders planar input: `input[c]` holds the frames of channel `c` (layout order), all of
@@ -374,8 +466,13 @@ impl BinauralRenderer {
         right: &mut [f32],
     ) -> Result<()> {
         check_finite_planar(input)?;
-        self.convolver.process(input, left, right)
+        self.convolver.process(input, left, right)?;
+        match self.tail.as_mut() {
+            Some(t) => t.add(input, left, right),
+            None => Ok(()),
+        }
     }
+
 
     /// Renders interleaved input (`frames * channels` samples, frames = the block length or
     /// fewer in the final call) into interleaved stereo `output` (at least `2 * frames`
@@ -407,6 +504,10 @@ impl BinauralRenderer {
         let planar: Vec<&[f32]> = self.planar.iter().map(|p| &p[..frames]).collect();
         let [l, r] = &mut self.ears;
         self.convolver.process(&planar, l, r)?;
+        if let Some(t) = self.tail.as_mut() {
+            let planar: Vec<&[f32]> = self.planar.iter().map(|p| &p[..frames]).collect();
+            t.add(&planar, &mut l[..frames], &mut r[..frames])?;
+        }
         for f in 0..frames {
             output[2 * f] = l[f];
             output[2 * f + 1] = r[f];
@@ -503,4 +604,72 @@ mod tests {
             .to_string();
         assert!(e.contains("44100") && e.contains("48000"), "{e}");
     }
+}
+
+/// A room's late tail: one convolution of the sum of the full-range feeds.
+struct Tail {
+    conv: Convolver,
+    sum: Vec<f32>,
+    out: [Vec<f32>; 2],
+    full_range: Vec<bool>,
+}
+
+impl Tail {
+    /// Adds the tail of the sum of the full-range channels of `input` to the ears.
+    fn add(&mut self, input: &[&[f32]], left: &mut [f32], right: &mut [f32]) -> Result<()> {
+        let n = input.first().map(|c| c.len()).unwrap_or(0);
+        let sum = &mut self.sum[..n];
+        sum.fill(0.0);
+        for (ch, full) in input.iter().zip(&self.full_range) {
+            if *full {
+                for (s, x) in sum.iter_mut().zip(ch.iter()) {
+                    *s += x;
+                }
+            }
+        }
+        let [tl, tr] = &mut self.out;
+        self.conv
+            .process(&[&self.sum[..n]], &mut tl[..n], &mut tr[..n])?;
+        for (o, t) in left[..n].iter_mut().zip(tl.iter()) {
+            *o += t;
+        }
+        for (o, t) in right[..n].iter_mut().zip(tr.iter()) {
+            *o += t;
+        }
+        Ok(())
+    }
+}
+
+/// One virtual speaker's filters: the interpolated response from direction `d` (head
+/// coordinates; unless `direct` is false) plus its reflections `(direction, delay s, gain)`,
+/// each through the response interpolated at its own direction.
+fn speaker_filter(
+    ip: &interp::Interpolated,
+    d: crate::geometry::Vec3,
+    reflections: &[(crate::geometry::Vec3, f64, f64)],
+    direct: bool,
+    rate: u32,
+) -> HrirPair {
+    let polar = |v: &crate::geometry::Vec3| {
+        let (az, el, _) = crate::geometry::cartesian_to_polar(*v);
+        ip.hrir(az, el)
+    };
+    let (mut l, mut r) = if direct {
+        polar(&d)
+    } else {
+        (vec![0.0], vec![0.0])
+    };
+    for (dir, delay, gain) in reflections {
+        let (rl, rr) = polar(dir);
+        let at = (delay * rate as f64).round().max(0.0) as usize;
+        for (out, add) in [(&mut l, &rl), (&mut r, &rr)] {
+            if out.len() < at + add.len() {
+                out.resize(at + add.len(), 0.0);
+            }
+            for (o, a) in out[at..].iter_mut().zip(add) {
+                *o += *gain as f32 * a;
+            }
+        }
+    }
+    (l, r)
 }

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use mixstage::binaural::room::Mode;
 use mixstage::binaural::{BinauralOptions, BinauralRenderer, Hrtf, Lfe, LFE_GAIN_DB};
 use mixstage::io::{open_audio, read_frames, SampleFormat, WavWriter};
 use mixstage::Layout;
@@ -55,11 +56,20 @@ pub struct BinauralArgs {
     /// Without it, the fixed calibration applies (equal loudness for uncorrelated signals).
     #[arg(long)]
     match_loudness: bool,
+    /// Headphone mode: off (no HRTF: the speakers panned onto stereo), near (dry HRTFs, as
+    /// sofalizer), mid (a small control room, sources at about 1.5 m) or far (a larger room).
+    #[arg(long, default_value = "mid", value_parser = parse_mode)]
+    mode: Mode,
     #[command(flatten)]
     head: HeadArgs,
     /// No progress bar and no per-speaker table.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// Parses a headphone mode (off, near, mid, far) for clap.
+pub fn parse_mode(s: &str) -> std::result::Result<Mode, String> {
+    s.parse::<Mode>().map_err(|e| e.to_string())
 }
 
 /// The listener's head orientation, shared by every headphone render.
@@ -146,6 +156,8 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
             Lfe::GainDb(a.lfe_db)
         },
         head: a.head.angles()?,
+        mode: a.mode,
+        ..Default::default()
     };
     let block = a.block as usize;
     let mut renderer =
