@@ -359,6 +359,11 @@ pub struct RenderOptions {
     /// Binaural renders: the listener's head orientation `[yaw, pitch, roll]` in degrees (see
     /// [`crate::binaural::BinauralOptions::head`]).
     pub head: [f64; 3],
+    /// Binaural renders: render only the sources of one room (see
+    /// [`crate::binaural::RoomPart`]); None: every source.
+    pub room_part: Option<crate::binaural::RoomPart>,
+    /// Binaural renders: the headphone mode of sources that set none (`--mode`; default Mid).
+    pub binaural_mode: crate::binaural::room::Mode,
     /// The programme's start as a BWF `TimeReference` (samples since midnight): the files
     /// written get this plus the render's start in their `bext` chunk.
     pub time_reference: u64,
@@ -449,6 +454,14 @@ impl Renderer {
             let at = format!("{}: object {} ('{}')", scene.origin, i + 1, ob.name);
             if ob.mute || !opts.groups.admits(g) {
                 continue;
+            }
+            if let Some(part) = &opts.room_part {
+                let key =
+                    crate::binaural::RoomKey::of(ob.binaural, ob.binaural_drr_db, part.default);
+                let point = ob.timeline.is_none() && ob.param_automation().is_none();
+                if key != part.key || (part.only_points && !point) {
+                    continue;
+                }
             }
             let signal = match &ob.source {
                 Source::File { path, channel } => {
@@ -604,6 +617,12 @@ impl Renderer {
             let at = format!("{}: bed {} ('{}')", scene.origin, i + 1, bed.name);
             if bed.mute || !opts.groups.admits(g) {
                 continue;
+            }
+            if let Some(part) = &opts.room_part {
+                let key = crate::binaural::RoomKey::of(bed.binaural, None, part.default);
+                if key != part.key || part.only_points {
+                    continue;
+                }
             }
             // The bed's input channels, which of them are LFE (silent for generators), and
             // its matrix onto the output layout.
@@ -1621,31 +1640,58 @@ pub fn binaural_virtual_layout() -> Layout {
     }
 }
 
-/// A scene rendered for headphones block by block. Point objects (RON objects with no
-/// BS.2127 parameters beyond a position) are rendered from their own directions through
-/// interpolated HRTFs ([`crate::binaural::objects`]); everything else (beds, objects with
-/// extent, divergence or diffuseness, ADM items, LFE sends) is rendered onto
-/// [`binaural_virtual_layout`] and heard through virtual loudspeakers at those directions, with
-/// the same interpolated HRTFs. A range that starts late pre-rolls one HRIR length, so the
-/// convolution is warmed up and the range sounds as it does in the full render.
+/// A scene rendered for headphones block by block.
+///
+/// Sources are grouped by the room they are heard in ([`crate::binaural::RoomKey`]: their
+/// `binaural` mode, or the render's default, and an ADM DRR); each group is one part, rendered
+/// by its own [`Renderer`] and summed at the ears:
+/// * **Off**: rendered onto stereo as `render --layout stereo` would.
+/// * **Near, Mid, Far**: point objects (RON objects with no BS.2127 parameters beyond a
+///   position) from their own directions through interpolated HRTFs
+///   ([`crate::binaural::objects`]); everything else (beds, objects with extent, divergence or
+///   diffuseness, ADM items, LFE sends) onto [`binaural_virtual_layout`], heard through virtual
+///   loudspeakers at those directions with the same interpolated HRTFs. In Mid and Far the
+///   virtual loudspeakers carry the room (reflections at their own directions, and the late
+///   tail), and the point objects' room comes from a second pass of them onto the virtual
+///   loudspeakers with the room alone.
+///
+/// A range that starts late pre-rolls one filter length, so the convolutions are warmed up and
+/// the range sounds as it does in the full render.
 pub struct BinauralStream {
-    r: Renderer,
-    phones: crate::binaural::BinauralRenderer,
-    objects: crate::binaural::objects::ObjectBinaural,
+    parts: Vec<Part>,
     skip: usize,
     preroll: u64,
     left: Vec<f32>,
     right: Vec<f32>,
 }
 
+/// One room of a [`BinauralStream`].
+enum Part {
+    Stereo(Renderer),
+    Phones {
+        r: Renderer,
+        phones: crate::binaural::BinauralRenderer,
+        objects: crate::binaural::objects::ObjectBinaural,
+        /// Mid and Far: the point objects again, for their room.
+        room: Option<(Renderer, crate::binaural::BinauralRenderer)>,
+        has_points: bool,
+    },
+}
+
 impl BinauralStream {
-    /// Prepares the render of `scene` with `opts` through `hrtf`.
-    pub fn new(
+    /// Prepares the render of `scene` with `opts` through `hrtf`, every source without a mode
+    /// of its own in `mode`.
+    pub fn with_mode(
         scene: &Scene,
         opts: &RenderOptions,
         hrtf: &crate::binaural::Hrtf,
+        mode: crate::binaural::room::Mode,
     ) -> Result<BinauralStream> {
-        use crate::binaural::{interp::Interpolated, objects::ObjectBinaural, BinauralOptions};
+        use crate::binaural::room::Mode;
+        use crate::binaural::{
+            interp::Interpolated, objects::ObjectBinaural, BinauralOptions, BinauralRenderer,
+            RoomKey, RoomPart,
+        };
         let layout = binaural_virtual_layout();
         let rate = scene.sample_rate;
         if hrtf.sample_rate() != rate {
@@ -1655,34 +1701,157 @@ impl BinauralStream {
                 hrtf.sample_rate()
             )));
         }
-        let ip = std::sync::Arc::new(Interpolated::new(hrtf)?);
-        let options = BinauralOptions {
-            head: opts.head,
-            ..Default::default()
+        // The rooms the scene's sources are heard in, in order of appearance.
+        let mut keys: Vec<(RoomKey, bool)> = Vec::new();
+        let mut add = |k: RoomKey, point: bool| match keys.iter_mut().find(|e| e.0 == k) {
+            Some(e) => e.1 |= point,
+            None => keys.push((k, point)),
         };
-        let phones = crate::binaural::BinauralRenderer::from_speakers_interpolated(
-            &layout.speakers,
-            hrtf,
-            &ip,
-            BLOCK,
-            &options,
-        )?;
-        // Objects at the same level as the virtual loudspeakers: the loudness normalisation
-        // of the speaker path.
-        let objects = ObjectBinaural::new(ip, BLOCK, options.head_rotation(), phones.gain())?;
+        for ob in scene
+            .objects
+            .iter()
+            .filter(|o| !o.mute && opts.groups.admits(group_name(&o.group)))
+        {
+            let point = ob.timeline.is_none() && ob.param_automation().is_none();
+            add(RoomKey::of(ob.binaural, ob.binaural_drr_db, mode), point);
+        }
+        for bed in scene
+            .beds
+            .iter()
+            .filter(|b| !b.mute && opts.groups.admits(group_name(&b.group)))
+        {
+            add(RoomKey::of(bed.binaural, None, mode), false);
+        }
+        if keys.is_empty() {
+            // Nothing admitted: let the renderer report it.
+            Renderer::new(scene, &layout, opts)?;
+        }
+        // Every part renders the same length: the whole scene's.
+        let fixed;
+        let scene = if scene.duration.is_none() && keys.len() > 1 {
+            let whole = Renderer::new(
+                scene,
+                &Layout::resolve("stereo")?,
+                &RenderOptions::default(),
+            )?;
+            let mut s = scene.clone();
+            s.duration = Some(whole.remaining() as f64 / rate as f64);
+            fixed = s;
+            &fixed
+        } else {
+            scene
+        };
+        let needs_hrtf = keys.iter().any(|k| k.0.mode != Mode::Off);
+        let ip = if needs_hrtf {
+            Some(std::sync::Arc::new(Interpolated::new(hrtf)?))
+        } else {
+            None
+        };
         let start = time_to_frame(opts.start, rate, "--start")?;
-        let preroll = start.min(phones.tail_len() as u64);
-        let shifted = RenderOptions {
+        let mut parts = Vec::new();
+        let mut longest_tail = 0usize;
+        let mut made: Vec<(
+            RoomKey,
+            bool,
+            Option<BinauralRenderer>,
+            Option<BinauralRenderer>,
+        )> = Vec::new();
+        for &(key, has_points) in &keys {
+            if key.mode == Mode::Off {
+                made.push((key, has_points, None, None));
+                continue;
+            }
+            let ip = ip.as_ref().expect("made for HRTF modes");
+            let options = BinauralOptions {
+                head: opts.head,
+                mode: key.mode,
+                drr_db: key.drr_db,
+                ..Default::default()
+            };
+            let phones = BinauralRenderer::from_speakers_interpolated(
+                &layout.speakers,
+                hrtf,
+                ip,
+                BLOCK,
+                &options,
+            )?;
+            let room = if has_points && matches!(key.mode, Mode::Mid | Mode::Far) {
+                let room_only = BinauralOptions {
+                    room_only: true,
+                    gain: Some(phones.gain()),
+                    ..options
+                };
+                Some(BinauralRenderer::from_speakers_interpolated(
+                    &layout.speakers,
+                    hrtf,
+                    ip,
+                    BLOCK,
+                    &room_only,
+                )?)
+            } else {
+                None
+            };
+            longest_tail = longest_tail.max(phones.tail_len());
+            made.push((key, has_points, Some(phones), room));
+        }
+        let preroll = start.min(longest_tail as u64);
+        let shifted = |part: RoomPart, detach: bool| RenderOptions {
             start: (start - preroll) as f64 / rate as f64,
             cartesian_as_polar: true,
-            detach_points: true,
+            detach_points: detach,
+            room_part: Some(part),
             ..opts.clone()
         };
-        let r = Renderer::new(scene, &layout, &shifted)?;
+        for (key, has_points, phones, room) in made {
+            let part = RoomPart {
+                default: mode,
+                key,
+                only_points: false,
+            };
+            match phones {
+                None => {
+                    let stereo = Layout::resolve("stereo")?;
+                    let o = RenderOptions {
+                        cartesian_as_polar: false,
+                        ..shifted(part, false)
+                    };
+                    parts.push(Part::Stereo(Renderer::new(scene, &stereo, &o)?));
+                }
+                Some(phones) => {
+                    let ip = ip.clone().expect("made for HRTF modes");
+                    let objects = ObjectBinaural::new(
+                        ip,
+                        BLOCK,
+                        BinauralOptions {
+                            head: opts.head,
+                            ..Default::default()
+                        }
+                        .head_rotation(),
+                        phones.gain(),
+                    )?;
+                    let r = Renderer::new(scene, &layout, &shifted(part, true))?;
+                    let room = match room {
+                        Some(rp) => {
+                            let only = RoomPart {
+                                only_points: true,
+                                ..part
+                            };
+                            Some((Renderer::new(scene, &layout, &shifted(only, false))?, rp))
+                        }
+                        None => None,
+                    };
+                    parts.push(Part::Phones {
+                        r,
+                        phones,
+                        objects,
+                        room,
+                        has_points,
+                    });
+                }
+            }
+        }
         Ok(BinauralStream {
-            r,
-            phones,
-            objects,
+            parts,
             skip: preroll as usize,
             preroll,
             left: vec![0.0; BLOCK],
@@ -1690,9 +1859,25 @@ impl BinauralStream {
         })
     }
 
+    /// Prepares the render of `scene` with `opts` through `hrtf`, sources without a mode of
+    /// their own in [`RenderOptions::binaural_mode`].
+    pub fn new(
+        scene: &Scene,
+        opts: &RenderOptions,
+        hrtf: &crate::binaural::Hrtf,
+    ) -> Result<BinauralStream> {
+        Self::with_mode(scene, opts, hrtf, opts.binaural_mode)
+    }
+
     /// Frames still to render, the pre-roll included.
     pub fn remaining(&self) -> u64 {
-        self.r.remaining()
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Stereo(r) | Part::Phones { r, .. } => r.remaining(),
+            })
+            .max()
+            .unwrap_or(0)
     }
 
     /// Frames of pre-roll rendered before the output starts.
@@ -1703,16 +1888,68 @@ impl BinauralStream {
     /// Renders the next block; `None` at the end. The two channels may be empty while the
     /// pre-roll is rendered.
     pub fn next_block(&mut self) -> Result<Option<(&[f32], &[f32])>> {
-        let n = self.r.next_block()?;
+        let mut n = 0;
+        self.left.fill(0.0);
+        self.right.fill(0.0);
+        let (left, right) = (&mut self.left, &mut self.right);
+        for part in self.parts.iter_mut() {
+            match part {
+                Part::Stereo(r) => {
+                    let m = r.next_block()?;
+                    n = n.max(m);
+                    let mix = r.mix();
+                    for (o, x) in left[..m].iter_mut().zip(&mix[0][..m]) {
+                        *o += x;
+                    }
+                    for (o, x) in right[..m].iter_mut().zip(&mix[1][..m]) {
+                        *o += x;
+                    }
+                }
+                Part::Phones {
+                    r,
+                    phones,
+                    objects,
+                    room,
+                    has_points,
+                } => {
+                    let m = r.next_block()?;
+                    if m == 0 {
+                        continue;
+                    }
+                    n = n.max(m);
+                    let (mut l, mut rr) = (vec![0f32; m], vec![0f32; m]);
+                    let planar: Vec<&[f32]> = r.mix().iter().map(|c| &c[..m]).collect();
+                    phones.process_planar(&planar, &mut l, &mut rr)?;
+                    if *has_points {
+                        let points: Vec<_> = r.points().collect();
+                        objects.process(&points, m, &mut l, &mut rr)?;
+                    }
+                    if let Some((rr2, rp)) = room.as_mut() {
+                        let k = rr2.next_block()?;
+                        if k > 0 {
+                            let planar: Vec<&[f32]> = rr2.mix().iter().map(|c| &c[..k]).collect();
+                            let (mut a, mut b) = (vec![0f32; k], vec![0f32; k]);
+                            rp.process_planar(&planar, &mut a, &mut b)?;
+                            for (o, x) in l.iter_mut().zip(&a) {
+                                *o += x;
+                            }
+                            for (o, x) in rr.iter_mut().zip(&b) {
+                                *o += x;
+                            }
+                        }
+                    }
+                    for (o, x) in left[..m].iter_mut().zip(&l) {
+                        *o += x;
+                    }
+                    for (o, x) in right[..m].iter_mut().zip(&rr) {
+                        *o += x;
+                    }
+                }
+            }
+        }
         if n == 0 {
             return Ok(None);
         }
-        let planar: Vec<&[f32]> = self.r.mix().iter().map(|c| &c[..n]).collect();
-        self.phones
-            .process_planar(&planar, &mut self.left[..n], &mut self.right[..n])?;
-        let points: Vec<_> = self.r.points().collect();
-        self.objects
-            .process(&points, n, &mut self.left[..n], &mut self.right[..n])?;
         let from = self.skip.min(n);
         self.skip -= from;
         Ok(Some((&self.left[from..n], &self.right[from..n])))

@@ -676,16 +676,32 @@ fn the_modes_direct_to_reverberant_ratios_fall_from_near_to_mid_to_far() {
     let far = drr(&front_response(&h, Mode::Far, None, [0.0; 3]));
     eprintln!("binaural DRR: near +inf, mid {mid:+.1} dB, far {far:+.1} dB");
     // The room model's own (omnidirectional) figures, within 1.5 dB at the ears.
-    let omni = |m: Mode| mixstage::binaural::room::Room::for_mode(m).unwrap().drr_db();
-    assert!((mid - omni(Mode::Mid)).abs() < 1.5, "mid {mid} vs {}", omni(Mode::Mid));
-    assert!((far - omni(Mode::Far)).abs() < 1.5, "far {far} vs {}", omni(Mode::Far));
+    let omni = |m: Mode| {
+        mixstage::binaural::room::Room::for_mode(m)
+            .unwrap()
+            .drr_db()
+    };
+    assert!(
+        (mid - omni(Mode::Mid)).abs() < 1.5,
+        "mid {mid} vs {}",
+        omni(Mode::Mid)
+    );
+    assert!(
+        (far - omni(Mode::Far)).abs() < 1.5,
+        "far {far} vs {}",
+        omni(Mode::Far)
+    );
     assert!(mid - far >= 2.0, "mid {mid}, far {far}");
     // A DRR set directly (ADM headphoneVirtualise) is what the ears get.
     let set = drr(&front_response(&h, Mode::Mid, Some(10.0), [0.0; 3]));
     assert!((set - 10.0).abs() < 1.5, "DRR 10 dB measured {set:.2}");
     // Off: no HRTF, the centre speaker panned onto stereo: equal, single-tap ears.
     let off = front_response(&h, Mode::Off, None, [0.0; 3]);
-    assert!((off[0][0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6, "{}", off[0][0]);
+    assert!(
+        (off[0][0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-6,
+        "{}",
+        off[0][0]
+    );
     assert_eq!(off[0][0], off[1][0]);
     assert!(off[0][1..].iter().all(|v| *v == 0.0));
 }

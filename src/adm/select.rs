@@ -1429,7 +1429,10 @@ fn item_binaural(
     match channel.blocks.iter().find_map(|b| b.headphone.as_ref()) {
         Some(h) if h.bypass => (Some(Mode::Off), None),
         Some(h) if h.drr_db >= DRY_DRR_DB => (Some(Mode::Near), None),
-        Some(h) => (dbmd.filter(|m| matches!(m, Mode::Mid | Mode::Far)), Some(h.drr_db)),
+        Some(h) => (
+            dbmd.filter(|m| matches!(m, Mode::Mid | Mode::Far)),
+            Some(h.drr_db),
+        ),
         None => (dbmd, None),
     }
 }

@@ -33,6 +33,11 @@ use super::hrtf::{HrirPair, Hrtf};
 use crate::error::{Error, Result};
 use crate::geometry::{self, Vec3};
 
+thread_local! {
+    /// FFT plans for [`Interpolated::hrir`] (planning is dearer than a short transform).
+    static PLANNER: std::cell::RefCell<RealFftPlanner<f64>> = std::cell::RefCell::new(RealFftPlanner::new());
+}
+
 /// Onset threshold, relative to the response's own peak (dB).
 pub const ONSET_DB: f64 = -15.0;
 /// Lead-in kept before the aligned onset (samples at the mix rate), for the pre-ringing of the
@@ -367,9 +372,16 @@ pub fn shift(ir: &[f32], by: f64, len: usize, planner: &mut RealFftPlanner<f64>)
     let mut s = fwd.make_output_vec();
     fwd.process(&mut t, &mut s).expect("FFT sizes");
     let bins = s.len();
+    // The linear phase, by a rotation per bin, renormalised every 64 bins against drift.
+    let step = Complex64::from_polar(1.0, -2.0 * std::f64::consts::PI * by / n as f64);
+    let mut rot = Complex64::new(1.0, 0.0);
     for (k, x) in s.iter_mut().enumerate() {
-        let phase = -2.0 * std::f64::consts::PI * k as f64 * by / n as f64;
-        *x *= Complex64::from_polar(1.0, phase);
+        if k % 64 == 0 {
+            rot =
+                Complex64::from_polar(1.0, -2.0 * std::f64::consts::PI * k as f64 * by / n as f64);
+        }
+        *x *= rot;
+        rot *= step;
     }
     // The Nyquist bin of a real signal is real: keep its real part (a cosine, no wrap-around).
     s[0].im = 0.0;
@@ -672,7 +684,10 @@ impl Interpolated {
     pub fn hrir(&self, azimuth: f64, elevation: f64) -> HrirPair {
         let pan = self.at(geometry::direction(azimuth, elevation), 0);
         let len = self.aligned_len() + self.max_delay().ceil() as usize + 8;
-        let mut planner = RealFftPlanner::<f64>::new();
+        PLANNER.with(|planner| self.hrir_with(&pan, len, &mut planner.borrow_mut()))
+    }
+
+    fn hrir_with(&self, pan: &Pan, len: usize, planner: &mut RealFftPlanner<f64>) -> HrirPair {
         let mut ears: [Vec<f32>; 2] = [Vec::new(), Vec::new()];
         for (ear, out) in ears.iter_mut().enumerate() {
             let mut sum = vec![0f32; self.aligned_len()];
@@ -688,7 +703,7 @@ impl Interpolated {
                     *s += g * a;
                 }
             }
-            *out = shift(&sum, pan.delays[ear], len, &mut planner);
+            *out = shift(&sum, pan.delays[ear], len, planner);
         }
         let [l, r] = ears;
         (l, r)

@@ -56,6 +56,38 @@ pub use hrtf::{HrirPair, Hrtf, Measurement, Selection};
 use crate::error::{Error, Result};
 use crate::layout::{Layout, Speaker};
 
+/// Which room a source is heard in on headphones: its mode and, for Mid and Far, the DRR its
+/// room is set to (None: the mode's own).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoomKey {
+    /// The mode.
+    pub mode: room::Mode,
+    /// Mid and Far: the DRR in dB, if set.
+    pub drr_db: Option<f64>,
+}
+
+impl RoomKey {
+    /// The key of a source with its own mode `own` (None: `default`) and DRR `drr_db`.
+    pub fn of(own: Option<room::Mode>, drr_db: Option<f64>, default: room::Mode) -> RoomKey {
+        let mode = own.unwrap_or(default);
+        RoomKey {
+            mode,
+            drr_db: drr_db.filter(|_| matches!(mode, room::Mode::Mid | room::Mode::Far)),
+        }
+    }
+}
+
+/// One part of a scene's headphone render: the sources heard in one room.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoomPart {
+    /// The mode of sources that set none (`--mode`).
+    pub default: room::Mode,
+    /// The room rendered: only sources with this key.
+    pub key: RoomKey,
+    /// Only point objects (RON objects with a position and nothing more).
+    pub only_points: bool,
+}
+
 /// Level of LFE channels relative to a main channel, in dB (the cinema in-band LFE gain).
 pub const LFE_GAIN_DB: f64 = 10.0;
 
@@ -310,12 +342,15 @@ impl BinauralRenderer {
             })
             .collect();
         let stereo = if options.mode == room::Mode::Off {
-            Some(crate::panner::gain_calc::PointGains::new(&Layout::resolve("stereo")?)?)
+            Some(crate::panner::gain_calc::PointGains::new(
+                &Layout::resolve("stereo")?,
+            )?)
         } else {
             None
         };
+        use rayon::prelude::*;
         let filters: Vec<HrirPair> = speakers
-            .iter()
+            .par_iter()
             .zip(&heard)
             .zip(&reflections)
             .map(|((s, d), refl)| match &stereo {
@@ -325,7 +360,10 @@ impl BinauralRenderer {
                         [std::f64::consts::FRAC_1_SQRT_2; 2]
                     } else {
                         let mut g = vec![0.0; 2];
-                        p.direction_into(crate::geometry::direction(s.azimuth, s.elevation), &mut g);
+                        p.direction_into(
+                            crate::geometry::direction(s.azimuth, s.elevation),
+                            &mut g,
+                        );
                         [g[0], g[1]]
                     };
                     (vec![g[0] as f32], vec![g[1] as f32])
@@ -342,15 +380,24 @@ impl BinauralRenderer {
             .unwrap_or(1)
             .max(hrtf.len());
         let mut weight_sum = 0.0;
-        let mut energy_sum = 0.0;
-        for (s, (l, r)) in speakers.iter().zip(&filters) {
-            if !s.lfe {
-                weight_sum += crate::qc::system::bs1770_weight(s);
-                energy_sum += kweight::pink_k_gain(l, rate) + kweight::pink_k_gain(r, rate);
-                if let Some([tl, tr]) = &tail {
-                    energy_sum += kweight::pink_k_gain(tl, rate) + kweight::pink_k_gain(tr, rate);
+        let tail_energy = match &tail {
+            Some([tl, tr]) => kweight::pink_k_gain(tl, rate) + kweight::pink_k_gain(tr, rate),
+            None => 0.0,
+        };
+        let energies: Vec<f64> = speakers
+            .par_iter()
+            .zip(&filters)
+            .map(|(s, (l, r))| {
+                if s.lfe {
+                    0.0
+                } else {
+                    kweight::pink_k_gain(l, rate) + kweight::pink_k_gain(r, rate) + tail_energy
                 }
-            }
+            })
+            .collect();
+        let energy_sum: f64 = energies.iter().sum();
+        for s in speakers.iter().filter(|s| !s.lfe) {
+            weight_sum += crate::qc::system::bs1770_weight(s);
         }
         if weight_sum == 0.0 {
             return Err(Error::Invalid(
@@ -472,7 +519,6 @@ impl BinauralRenderer {
             None => Ok(()),
         }
     }
-
 
     /// Renders interleaved input (`frames * channels` samples, frames = the block length or
     /// fewer in the final call) into interleaved stereo `output` (at least `2 * frames`

@@ -41,6 +41,10 @@ pub struct RenderArgs {
     /// With --binaural: a SOFA file (SimpleFreeFieldHRIR) instead of the built-in MIT KEMAR set.
     #[arg(long, value_name = "FILE.sofa", requires = "binaural")]
     hrtf: Option<PathBuf>,
+    /// With --binaural: the headphone mode of objects and beds that set none (off, near, mid,
+    /// far; see the README's listening guide).
+    #[arg(long, default_value = "mid", value_parser = super::binaural::parse_mode, requires = "binaural")]
+    mode: mixstage::binaural::room::Mode,
     /// With --binaural: the listener's head orientation.
     #[command(flatten)]
     head: super::binaural::HeadArgs,
@@ -107,6 +111,7 @@ pub fn run(a: RenderArgs) -> Result<i32> {
         groups,
         time_reference: clock.time_reference(scene.sample_rate),
         head: a.head.angles()?,
+        binaural_mode: a.mode,
         ..Default::default()
     };
     if !a.binaural && opts.head != [0.0; 3] {
