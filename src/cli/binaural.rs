@@ -14,8 +14,9 @@ const STEREO_MASK: u32 = 0x3;
 
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Every speaker feed is convolved with the head-related impulse responses (HRIRs) \
-measured nearest to that speaker's direction, and summed at the two ears. Without --hrtf the built-in \
+    after_help = "Every speaker feed plays through a virtual loudspeaker at its direction: the head-related \
+impulse responses (HRIRs) interpolated there from the three measurements around it (onsets aligned), \
+in --mode mid (default) or far with a room's reflections and reverberation, summed at the two ears. Without --hrtf the built-in \
 MIT KEMAR set (Gardner & Martin, MIT Media Lab, 1994) is used.\n\n\
 Examples:\n  mixstage binaural mix-714.wav --layout 7.1.4 -o phones.wav\n  \
 mixstage binaural mix-51.wav --layout 5.1 -o phones.wav --hrtf /usr/share/libmysofa/MIT_KEMAR_normal_pinna.sofa\n  \
@@ -163,7 +164,7 @@ pub fn run(a: BinauralArgs) -> Result<i32> {
     let mut renderer =
         BinauralRenderer::with_options(&layout, &hrtf, info.sample_rate, block, &options)?;
     if !a.quiet {
-        print_table(&renderer, &hrtf, &layout);
+        print_table(&renderer, &hrtf, &layout, a.mode);
     }
     let gain = if a.match_loudness {
         let mut first = open_audio(&a.input)?;
@@ -250,9 +251,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn print_table(r: &BinauralRenderer, hrtf: &Hrtf, layout: &Layout) {
+fn print_table(r: &BinauralRenderer, hrtf: &Hrtf, layout: &Layout, mode: Mode) {
     eprintln!(
-        "binaural: layout {} with {} ({} measurements, {}, {} taps at {} Hz); normalisation gain {:+.2} dB",
+        "binaural: layout {} in mode {mode} with {} ({} measurements interpolated, {}, {} taps at {} Hz); normalisation gain {:+.2} dB",
         layout.name,
         hrtf.origin(),
         hrtf.measurements().len(),
@@ -263,7 +264,7 @@ fn print_table(r: &BinauralRenderer, hrtf: &Hrtf, layout: &Layout) {
     );
     eprintln!(
         "{:<8} {:>8} {:>8}   {:>8} {:>8} {:>7} {:>9}",
-        "speaker", "az", "el", "hrir az", "hrir el", "error", "gain dB"
+        "speaker", "az", "el", "near az", "near el", "off by", "gain dB"
     );
     for c in r.channel_info() {
         let gain = if c.gain > 0.0 {

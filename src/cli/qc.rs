@@ -9,7 +9,7 @@ use mixstage::convert::layout_for_channel_mask;
 use mixstage::io::{open_audio, AudioInfo, AudioSource};
 use mixstage::qc::loudness::LoudnessMeter;
 use mixstage::qc::spec::Spec;
-use mixstage::qc::system::{default_system_names, systems_by_name, System};
+use mixstage::qc::system::{default_system_names, systems_by_name_in_mode, System};
 use mixstage::qc::{plot, Analyzer, QcOptions};
 use mixstage::render::{RenderOptions, Renderer, BLOCK};
 use mixstage::Layout;
@@ -68,6 +68,10 @@ pub struct QcArgs {
     /// built-in MIT KEMAR set.
     #[arg(long, value_name = "FILE.sofa")]
     hrtf: Option<PathBuf>,
+    /// Headphone mode of the binaural system: off, near, mid (default, as `mixstage binaural`)
+    /// or far.
+    #[arg(long, default_value = "mid", value_parser = super::binaural::parse_mode)]
+    mode: mixstage::binaural::room::Mode,
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
@@ -301,7 +305,7 @@ pub fn run(a: QcArgs) -> Result<i32> {
             .unwrap_or_else(|| default_system_names(&layout));
         (
             layout.name.clone(),
-            systems_by_name(&layout, &names, info.sample_rate, a.hrtf.as_deref())?,
+            systems_by_name_in_mode(&layout, &names, info.sample_rate, a.hrtf.as_deref(), a.mode)?,
         )
     };
     let options = QcOptions {

@@ -111,8 +111,28 @@ pub struct BinauralFeed {
 impl BinauralFeed {
     /// A headphone feed for a mix in `layout` at `sample_rate`, with `hrtf` at that rate.
     pub fn new(layout: &Layout, hrtf: &Hrtf, sample_rate: u32) -> Result<BinauralFeed> {
+        Self::in_mode(layout, hrtf, sample_rate, Default::default())
+    }
+
+    /// [`BinauralFeed::new`] in binaural `mode`.
+    pub fn in_mode(
+        layout: &Layout,
+        hrtf: &Hrtf,
+        sample_rate: u32,
+        mode: crate::binaural::room::Mode,
+    ) -> Result<BinauralFeed> {
+        let options = crate::binaural::BinauralOptions {
+            mode,
+            ..Default::default()
+        };
         Ok(BinauralFeed {
-            renderer: BinauralRenderer::new(layout, hrtf, sample_rate, BINAURAL_BLOCK)?,
+            renderer: BinauralRenderer::with_options(
+                layout,
+                hrtf,
+                sample_rate,
+                BINAURAL_BLOCK,
+                &options,
+            )?,
             inputs: layout.channels(),
             pending: Vec::new(),
             ears: vec![0.0; 2 * BINAURAL_BLOCK],
@@ -308,6 +328,16 @@ impl System {
     /// Headphones: the mix in `own` rendered binaurally with `hrtf` (the built-in KEMAR set
     /// when `None`), measured as a two-channel signal with BS.1770 weights 1 and 1.
     pub fn headphones(own: &Layout, sample_rate: u32, hrtf: Option<&Path>) -> Result<System> {
+        Self::headphones_in_mode(own, sample_rate, hrtf, Default::default())
+    }
+
+    /// [`System::headphones`] in binaural `mode`.
+    pub fn headphones_in_mode(
+        own: &Layout,
+        sample_rate: u32,
+        hrtf: Option<&Path>,
+        mode: crate::binaural::room::Mode,
+    ) -> Result<System> {
         let hrtf = Hrtf::load(hrtf, sample_rate)?;
         Ok(System {
             name: "binaural".into(),
@@ -315,7 +345,7 @@ impl System {
             labels: vec!["left".into(), "right".into()],
             weights: vec![1.0, 1.0],
             dialogue: None,
-            feed: Box::new(BinauralFeed::new(own, &hrtf, sample_rate)?),
+            feed: Box::new(BinauralFeed::in_mode(own, &hrtf, sample_rate, mode)?),
             mono_gains: None,
         })
     }
@@ -359,6 +389,18 @@ pub fn systems_by_name(
     sample_rate: u32,
     hrtf: Option<&Path>,
 ) -> Result<Vec<System>> {
+    systems_by_name_in_mode(own, names, sample_rate, hrtf, Default::default())
+}
+
+/// [`systems_by_name`] with the headphone system in binaural `mode` (default Mid, as
+/// `mixstage binaural`).
+pub fn systems_by_name_in_mode(
+    own: &Layout,
+    names: &[String],
+    sample_rate: u32,
+    hrtf: Option<&Path>,
+    mode: crate::binaural::room::Mode,
+) -> Result<Vec<System>> {
     let mut out: Vec<System> = Vec::new();
     for name in names {
         let name = name.trim();
@@ -370,7 +412,7 @@ pub fn systems_by_name(
         } else if name.eq_ignore_ascii_case("mono") {
             System::mono(&fold_matrix(own, &stereo_layout())?)?
         } else if name.eq_ignore_ascii_case("binaural") || name.eq_ignore_ascii_case("headphones") {
-            System::headphones(own, sample_rate, hrtf)?
+            System::headphones_in_mode(own, sample_rate, hrtf, mode)?
         } else {
             let target = Layout::resolve(name).map_err(|e| match e {
                 Error::UnknownLayout { name, valid } => Error::Invalid(format!(
