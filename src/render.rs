@@ -456,8 +456,12 @@ impl Renderer {
                 continue;
             }
             if let Some(part) = &opts.room_part {
-                let key =
-                    crate::binaural::RoomKey::of(ob.binaural, ob.binaural_drr_db, part.default);
+                let key = crate::binaural::RoomKey::of(
+                    ob.binaural,
+                    ob.binaural_drr_db,
+                    ob.head_locked,
+                    part.default,
+                );
                 let point = ob.timeline.is_none() && ob.param_automation().is_none();
                 if key != part.key || (part.only_points && !point) {
                     continue;
@@ -619,7 +623,7 @@ impl Renderer {
                 continue;
             }
             if let Some(part) = &opts.room_part {
-                let key = crate::binaural::RoomKey::of(bed.binaural, None, part.default);
+                let key = crate::binaural::RoomKey::of(bed.binaural, None, false, part.default);
                 if key != part.key || part.only_points {
                     continue;
                 }
@@ -1713,14 +1717,17 @@ impl BinauralStream {
             .filter(|o| !o.mute && opts.groups.admits(group_name(&o.group)))
         {
             let point = ob.timeline.is_none() && ob.param_automation().is_none();
-            add(RoomKey::of(ob.binaural, ob.binaural_drr_db, mode), point);
+            add(
+                RoomKey::of(ob.binaural, ob.binaural_drr_db, ob.head_locked, mode),
+                point,
+            );
         }
         for bed in scene
             .beds
             .iter()
             .filter(|b| !b.mute && opts.groups.admits(group_name(&b.group)))
         {
-            add(RoomKey::of(bed.binaural, None, mode), false);
+            add(RoomKey::of(bed.binaural, None, false, mode), false);
         }
         if keys.is_empty() {
             // Nothing admitted: let the renderer report it.
@@ -1762,8 +1769,10 @@ impl BinauralStream {
                 continue;
             }
             let ip = ip.as_ref().expect("made for HRTF modes");
+            // Head-locked sources stay with the head: no head rotation for them.
+            let head = if key.head_locked { [0.0; 3] } else { opts.head };
             let options = BinauralOptions {
-                head: opts.head,
+                head,
                 mode: key.mode,
                 drr_db: key.drr_db,
                 ..Default::default()
@@ -1819,11 +1828,12 @@ impl BinauralStream {
                 }
                 Some(phones) => {
                     let ip = ip.clone().expect("made for HRTF modes");
+                    let head = if key.head_locked { [0.0; 3] } else { opts.head };
                     let objects = ObjectBinaural::new(
                         ip,
                         BLOCK,
                         BinauralOptions {
-                            head: opts.head,
+                            head,
                             ..Default::default()
                         }
                         .head_rotation(),

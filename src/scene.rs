@@ -221,6 +221,10 @@ pub struct Object {
     /// DRR); None: the mode's own. Not written in RON.
     #[serde(skip)]
     pub binaural_drr_db: Option<f64>,
+    /// Heard with the head, not the room: head orientation (`--yaw` and the rest) does not
+    /// turn it (ADM `headLocked`). Not written in RON.
+    #[serde(skip)]
+    pub head_locked: bool,
     /// BS.2127 metadata blocks (ADM input). When present they replace `position`, `gain`
     /// and `gain_db` with BS.2127's per-block rules; RON scenes never set it.
     #[serde(skip)]
@@ -457,6 +461,7 @@ impl Object {
             screen_ref: false,
             binaural: None,
             binaural_drr_db: None,
+            head_locked: false,
             timeline: None,
         }
     }

@@ -455,3 +455,27 @@ fn per_object_modes_render_in_their_own_rooms() {
     let first = scene_to_phones(&scene(&["Near", "Off"])[..], Mode::Mid, "both2");
     assert_eq!(both, first, "deterministic");
 }
+
+#[test]
+fn head_locked_sources_stay_with_the_head() {
+    use mixstage::io::SampleFormat;
+    use mixstage::render::{render_binaural_to_file, RenderOptions};
+    let dir = std::env::temp_dir().join(format!("mixstage-locked-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let h = Hrtf::builtin(RATE).unwrap();
+    let render = |locked: bool, yaw: f64, name: &str| {
+        let mut sc = mixstage::scene::Scene::parse(&scene(&["Near"]), "test", &dir).unwrap();
+        sc.objects[0].head_locked = locked;
+        let out = dir.join(format!("{name}.wav"));
+        let opts = RenderOptions {
+            head: [yaw, 0.0, 0.0],
+            ..Default::default()
+        };
+        render_binaural_to_file(&sc, &opts, &h, &out, SampleFormat::F32, |_, _| {}).unwrap();
+        let mut r = hound::WavReader::open(&out).unwrap();
+        r.samples::<f32>().map(|v| v.unwrap()).collect::<Vec<f32>>()
+    };
+    let straight = render(false, 0.0, "straight");
+    assert_eq!(render(true, 60.0, "locked-turned"), straight);
+    assert_ne!(render(false, 60.0, "free-turned"), straight);
+}

@@ -919,10 +919,19 @@ impl AdmMaster {
                 _ => format!("{} ({})", it.channel, ch.name),
             };
             let (binaural, binaural_drr_db) = item_binaural(self, it, ch);
+            // headLocked on the object or on any of its blocks.
+            let head_locked = ch.blocks.iter().any(|b| b.head_locked)
+                || it
+                    .object
+                    .as_deref()
+                    .and_then(|o| self.adm.object(o))
+                    .and_then(|o| o.head_locked)
+                    .unwrap_or(false);
             objects.push(scene::Object {
                 group: Some(group),
                 binaural,
                 binaural_drr_db,
+                head_locked,
                 timeline: Some(Timeline { blocks }),
                 ..scene::Object::new(
                     name,

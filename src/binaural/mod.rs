@@ -64,15 +64,24 @@ pub struct RoomKey {
     pub mode: room::Mode,
     /// Mid and Far: the DRR in dB, if set.
     pub drr_db: Option<f64>,
+    /// Head-locked: the head orientation does not turn it (off for Off, which has none).
+    pub head_locked: bool,
 }
 
 impl RoomKey {
-    /// The key of a source with its own mode `own` (None: `default`) and DRR `drr_db`.
-    pub fn of(own: Option<room::Mode>, drr_db: Option<f64>, default: room::Mode) -> RoomKey {
+    /// The key of a source with its own mode `own` (None: `default`), DRR `drr_db` and
+    /// `head_locked` flag.
+    pub fn of(
+        own: Option<room::Mode>,
+        drr_db: Option<f64>,
+        head_locked: bool,
+        default: room::Mode,
+    ) -> RoomKey {
         let mode = own.unwrap_or(default);
         RoomKey {
             mode,
             drr_db: drr_db.filter(|_| matches!(mode, room::Mode::Mid | room::Mode::Far)),
+            head_locked: head_locked && mode != room::Mode::Off,
         }
     }
 }
