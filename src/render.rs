@@ -1671,15 +1671,18 @@ pub struct BinauralStream {
 
 /// One room of a [`BinauralStream`].
 enum Part {
-    Stereo(Renderer),
-    Phones {
-        r: Renderer,
-        phones: crate::binaural::BinauralRenderer,
-        objects: crate::binaural::objects::ObjectBinaural,
-        /// Mid and Far: the point objects again, for their room.
-        room: Option<(Renderer, crate::binaural::BinauralRenderer)>,
-        has_points: bool,
-    },
+    Stereo(Box<Renderer>),
+    Phones(Box<PhonesPart>),
+}
+
+/// A part heard through HRTFs (Near, Mid, Far).
+struct PhonesPart {
+    r: Renderer,
+    phones: crate::binaural::BinauralRenderer,
+    objects: crate::binaural::objects::ObjectBinaural,
+    /// Mid and Far: the point objects again, for their room.
+    room: Option<(Renderer, crate::binaural::BinauralRenderer)>,
+    has_points: bool,
 }
 
 impl BinauralStream {
@@ -1824,7 +1827,7 @@ impl BinauralStream {
                         cartesian_as_polar: false,
                         ..shifted(part, false)
                     };
-                    parts.push(Part::Stereo(Renderer::new(scene, &stereo, &o)?));
+                    parts.push(Part::Stereo(Box::new(Renderer::new(scene, &stereo, &o)?)));
                 }
                 Some(phones) => {
                     let ip = ip.clone().expect("made for HRTF modes");
@@ -1850,13 +1853,13 @@ impl BinauralStream {
                         }
                         None => None,
                     };
-                    parts.push(Part::Phones {
+                    parts.push(Part::Phones(Box::new(PhonesPart {
                         r,
                         phones,
                         objects,
                         room,
                         has_points,
-                    });
+                    })));
                 }
             }
         }
@@ -1884,7 +1887,8 @@ impl BinauralStream {
         self.parts
             .iter()
             .map(|p| match p {
-                Part::Stereo(r) | Part::Phones { r, .. } => r.remaining(),
+                Part::Stereo(r) => r.remaining(),
+                Part::Phones(p) => p.r.remaining(),
             })
             .max()
             .unwrap_or(0)
@@ -1915,13 +1919,14 @@ impl BinauralStream {
                         *o += x;
                     }
                 }
-                Part::Phones {
-                    r,
-                    phones,
-                    objects,
-                    room,
-                    has_points,
-                } => {
+                Part::Phones(p) => {
+                    let PhonesPart {
+                        r,
+                        phones,
+                        objects,
+                        room,
+                        has_points,
+                    } = &mut **p;
                     let m = r.next_block()?;
                     if m == 0 {
                         continue;

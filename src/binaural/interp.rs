@@ -878,20 +878,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-mod timing {
-    #[test]
-    #[ignore]
-    fn time_full_build() {
-        let t = std::time::Instant::now();
-        let h = super::Hrtf::builtin(48000).unwrap();
-        let t1 = t.elapsed();
-        let ip = super::Interpolated::new(&h).unwrap();
-        eprintln!(
-            "load {:?} build {:?} ({} tri)",
-            t1,
-            t.elapsed() - t1,
-            ip.grid().triangles()
-        );
-    }
-}

@@ -630,37 +630,6 @@ pub fn loudness_match_gain_db(
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lfe_goes_through_the_frontal_hrir_at_plus_10_db_or_is_dropped() {
-        let h = Hrtf::builtin(44100).unwrap();
-        let layout = Layout::resolve("5.1").unwrap();
-        let r = BinauralRenderer::new(&layout, &h, 44100, 256).unwrap();
-        let lfe = r.channel_info().iter().find(|c| c.lfe).unwrap();
-        assert_eq!((lfe.measured_azimuth, lfe.measured_elevation), (0.0, 0.0));
-        assert!((20.0 * (lfe.gain / r.gain()).log10() - 10.0).abs() < 1e-9);
-        let off = BinauralOptions {
-            lfe: Lfe::Off,
-            ..Default::default()
-        };
-        let r = BinauralRenderer::with_options(&layout, &h, 44100, 256, &off).unwrap();
-        assert_eq!(r.channel_info().iter().find(|c| c.lfe).unwrap().gain, 0.0);
-    }
-
-    #[test]
-    fn rate_mismatch_is_an_error() {
-        let h = Hrtf::builtin(44100).unwrap();
-        let e = BinauralRenderer::new(&Layout::resolve("stereo").unwrap(), &h, 48000, 256)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(e.contains("44100") && e.contains("48000"), "{e}");
-    }
-}
-
 /// A room's late tail: one convolution of the sum of the full-range feeds.
 struct Tail {
     conv: Convolver,
@@ -727,4 +696,35 @@ fn speaker_filter(
         }
     }
     (l, r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lfe_goes_through_the_frontal_hrir_at_plus_10_db_or_is_dropped() {
+        let h = Hrtf::builtin(44100).unwrap();
+        let layout = Layout::resolve("5.1").unwrap();
+        let r = BinauralRenderer::new(&layout, &h, 44100, 256).unwrap();
+        let lfe = r.channel_info().iter().find(|c| c.lfe).unwrap();
+        assert_eq!((lfe.measured_azimuth, lfe.measured_elevation), (0.0, 0.0));
+        assert!((20.0 * (lfe.gain / r.gain()).log10() - 10.0).abs() < 1e-9);
+        let off = BinauralOptions {
+            lfe: Lfe::Off,
+            ..Default::default()
+        };
+        let r = BinauralRenderer::with_options(&layout, &h, 44100, 256, &off).unwrap();
+        assert_eq!(r.channel_info().iter().find(|c| c.lfe).unwrap().gain, 0.0);
+    }
+
+    #[test]
+    fn rate_mismatch_is_an_error() {
+        let h = Hrtf::builtin(44100).unwrap();
+        let e = BinauralRenderer::new(&Layout::resolve("stereo").unwrap(), &h, 48000, 256)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("44100") && e.contains("48000"), "{e}");
+    }
 }

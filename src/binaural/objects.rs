@@ -362,13 +362,16 @@ impl ObjectBinaural {
                 }
             }
         }
-        for (b_idx, b) in live.iter_mut() {
-            let _ = b_idx;
-            if !b.fed && b.quiet >= parts as u64 {
-                // Fully rung out: its state is all zeros again.
-                b.window.fill(0.0);
-                b.fdl.fill(Complex32::default());
-            }
+        let rung_out: Vec<usize> = live
+            .iter()
+            .filter(|(_, b)| !b.fed && b.quiet >= parts as u64)
+            .map(|(i, _)| *i)
+            .collect();
+        drop(live);
+        // Fully rung out: freed (its state is all zeros), so memory follows the buses in use
+        // rather than every direction a source ever passed.
+        for i in rung_out {
+            self.buses[i] = None;
         }
         for (ear, out) in [left, right].into_iter().enumerate() {
             let acc = &mut self.ear_acc[ear];
