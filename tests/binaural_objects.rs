@@ -30,7 +30,13 @@ fn data(name: &str) -> std::path::PathBuf {
 
 /// The two-ear impulse response of a static source at `d`.
 fn impulse_response(ip: &Arc<Interpolated>, d: Vec3) -> [Vec<f32>; 2] {
-    let mut ob = ObjectBinaural::new(ip.clone(), N, head_rotation(0.0, 0.0, 0.0), 1.0).unwrap();
+    turned_response(ip, [0.0; 3], d)
+}
+
+/// The same with the listener's head turned by `[yaw, pitch, roll]`.
+fn turned_response(ip: &Arc<Interpolated>, head: [f64; 3], d: Vec3) -> [Vec<f32>; 2] {
+    let rot = head_rotation(head[0], head[1], head[2]);
+    let mut ob = ObjectBinaural::new(ip.clone(), N, rot, 1.0).unwrap();
     let mut x = vec![0f32; N];
     x[0] = 1.0;
     let (mut l, mut r) = (vec![0f32; N], vec![0f32; N]);
@@ -294,22 +300,7 @@ fn a_fast_moving_source_does_not_click() {
 fn a_turned_head_hears_the_room_turned_the_other_way() {
     let h = Hrtf::builtin(RATE).unwrap();
     let ip = Arc::new(Interpolated::new(&h).unwrap());
-    let render = |head: [f64; 3], d: Vec3| {
-        let mut ob =
-            ObjectBinaural::new(ip.clone(), N, head_rotation(head[0], head[1], head[2]), 1.0)
-                .unwrap();
-        let mut x = vec![0f32; N];
-        x[0] = 1.0;
-        let (mut l, mut r) = (vec![0f32; N], vec![0f32; N]);
-        let b = PointBlock {
-            id: 0,
-            signal: &x,
-            bounds: &[0, N],
-            points: &[(d, 1.0), (d, 1.0)],
-        };
-        ob.process(&[b], N, &mut l, &mut r).unwrap();
-        [l, r]
-    };
+    let render = |head: [f64; 3], d: Vec3| turned_response(&ip, head, d);
     let close = |a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]| {
         a.iter()
             .zip(b)

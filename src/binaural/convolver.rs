@@ -281,7 +281,7 @@ impl Input {
 }
 
 /// The `parts` partition spectra of `ir` (each `block` taps, zero-padded to `2 * block`), scaled.
-fn partition_spectra(
+pub(crate) fn partition_spectra(
     ir: &[f32],
     block: usize,
     parts: usize,

@@ -392,25 +392,9 @@ impl ObjectBinaural {
 /// A bus for aligned response `ir`.
 fn new_bus(ir: &[f32], block: usize, parts: usize, r2c: &dyn RealToComplex<f32>) -> Bus {
     let bins = block + 1;
-    let mut filter = vec![Complex32::default(); parts * bins];
-    let mut time = vec![0f32; 2 * block];
-    let mut scratch = r2c.make_scratch_vec();
-    let scale = 1.0 / (2 * block) as f32;
-    for k in 0..parts {
-        time.fill(0.0);
-        let seg = ir
-            .get(k * block..((k + 1) * block).min(ir.len()))
-            .unwrap_or(&[]);
-        for (t, v) in time.iter_mut().zip(seg) {
-            *t = v * scale;
-        }
-        r2c.process_with_scratch(
-            &mut time,
-            &mut filter[k * bins..(k + 1) * bins],
-            &mut scratch,
-        )
-        .expect("buffer sizes match the FFT plan");
-    }
+    let filter =
+        super::convolver::partition_spectra(ir, block, parts, 1.0 / (2 * block) as f32, r2c);
+    let scratch = r2c.make_scratch_vec();
     Bus {
         filter,
         input: vec![0.0; block],
