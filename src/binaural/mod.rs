@@ -1,8 +1,10 @@
-//! Binaural rendering: a speaker mix on headphones through virtual loudspeakers.
+//! Binaural rendering: speaker mixes and objects on headphones.
 //!
-//! Every speaker feed is convolved with the head-related impulse response pair (HRIR) measured
-//! nearest to that speaker's direction, and the results are summed at the two ears
-//! ([`BinauralRenderer`]). HRIRs come from a SOFA file or the built-in MIT KEMAR set
+//! Every speaker feed is convolved with the head-related impulse response pair (HRIR)
+//! interpolated at that speaker's direction ([`interp`]), in the Mid and Far modes with the
+//! reflections and reverberation of a room ([`room`]), and the results are summed at the two ears
+//! ([`BinauralRenderer`]). Point objects of a scene are rendered from their own directions
+//! ([`objects`]). HRIRs come from a SOFA file or the built-in MIT KEMAR set
 //! ([`Hrtf`]). The convolution is a uniformly partitioned FFT convolution ([`Convolver`]),
 //! streaming, in constant memory, parallel over channels and bit-identical for any number of
 //! threads.

@@ -34,8 +34,9 @@ pub struct RenderArgs {
     /// Output layout: a built-in name or alias (7.1.4, 4+7+0, 5.1, stereo, ...) or a RON file.
     #[arg(long, short, required_unless_present = "binaural")]
     layout: Option<String>,
-    /// Render for headphones instead: onto a dense virtual layout of 55 loudspeakers, then
-    /// binaurally (a two-channel WAV). See the README's binaural section.
+    /// Render for headphones instead (a two-channel WAV): point objects from their own
+    /// directions through interpolated HRTFs, beds and the rest through 55 virtual
+    /// loudspeakers; see --mode and the README's binaural section.
     #[arg(long, conflicts_with_all = ["layout", "stems"])]
     binaural: bool,
     /// With --binaural: a SOFA file (SimpleFreeFieldHRIR) instead of the built-in MIT KEMAR set.
