@@ -51,33 +51,25 @@ pub struct PointBlock<'a> {
     pub points: &'a [(Vec3, f64)],
 }
 
-/// The table of windowed-sinc kernels: `PHASES + 1` rows of [`TAPS`] taps; row `p` delays by
-/// `p / PHASES` of a sample (tap `j` multiplies the input `TAPS/2 - 1 - j` samples after the
-/// integer read position... see [`DelayKernel::read`]).
+/// The table of Kaiser-windowed sinc kernels ([`crate::qc::truepeak::kaiser_sinc_taps`]):
+/// `PHASES + 1` rows of [`TAPS`] taps; row `p` reads `p / PHASES` of a sample past an input
+/// sample `m`, tap `j` weighting `x[m - TAPS/2 + 1 + j]` (see [`DelayKernel::read`]).
 struct DelayKernel {
     rows: Vec<[f32; TAPS]>,
 }
 
 impl DelayKernel {
     fn new() -> DelayKernel {
-        let half = (TAPS / 2) as f64;
-        let i0b = bessel_i0(KAISER_BETA);
         let rows = (0..=PHASES)
             .map(|p| {
-                let frac = p as f64 / PHASES as f64;
-                let mut row = [0f64; TAPS];
-                for (j, r) in row.iter_mut().enumerate() {
-                    // Tap j holds the input sample at offset k = j - (half - 1) from the read
-                    // position's integer part; the wanted instant is at +frac.
-                    let x = j as f64 - (half - 1.0) - frac;
-                    let w = (x / half).clamp(-1.0, 1.0);
-                    let win = bessel_i0(KAISER_BETA * (1.0 - w * w).max(0.0).sqrt()) / i0b;
-                    *r = sinc(x) * win;
-                }
-                let sum: f64 = row.iter().sum();
+                let taps = crate::qc::truepeak::kaiser_sinc_taps(
+                    p as f64 / PHASES as f64,
+                    TAPS / 2,
+                    KAISER_BETA,
+                );
                 let mut out = [0f32; TAPS];
-                for (o, r) in out.iter_mut().zip(row) {
-                    *o = (r / sum) as f32;
+                for (o, t) in out.iter_mut().zip(taps) {
+                    *o = t as f32;
                 }
                 out
             })
@@ -109,29 +101,6 @@ impl DelayKernel {
     }
 }
 
-fn sinc(x: f64) -> f64 {
-    if x.abs() < 1e-12 {
-        1.0
-    } else {
-        let px = std::f64::consts::PI * x;
-        px.sin() / px
-    }
-}
-
-/// The modified Bessel function of the first kind, order 0 (series).
-fn bessel_i0(x: f64) -> f64 {
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    for k in 1..50 {
-        term *= (x / (2.0 * k as f64)).powi(2);
-        sum += term;
-        if term < 1e-12 * sum {
-            break;
-        }
-    }
-    sum
-}
-
 /// A delay line's state for one object.
 struct Voice {
     /// The last `history` samples of the object's signal, then the current block.
@@ -140,8 +109,6 @@ struct Voice {
     hint: usize,
     /// The pan at the end of the last block (the start of this one).
     last: Option<Pan>,
-    /// The block this voice last played in (voices idle for a block are dropped).
-    seen: u64,
 }
 
 /// One object's contribution to the buses in this block.
@@ -193,7 +160,6 @@ pub struct ObjectBinaural {
     ear_acc: [Vec<Complex32>; 2],
     ear_time: Vec<f32>,
     c2r_scratch: Vec<Complex32>,
-    block_index: u64,
     /// Gain applied to every object (the loudness normalisation of the speaker path).
     gain: f32,
 }
@@ -236,7 +202,6 @@ impl ObjectBinaural {
             c2r,
             voices: Default::default(),
             buses,
-            block_index: 0,
             gain: gain as f32,
             ip,
         })
@@ -278,8 +243,6 @@ impl ObjectBinaural {
                 )));
             }
         }
-        self.block_index += 1;
-        let now = self.block_index;
         // Voices: take each source's state out (new ones start silent), in id order.
         let mut work: Vec<(PointBlock<'_>, Voice)> = sources
             .iter()
@@ -288,7 +251,6 @@ impl ObjectBinaural {
                     x: vec![0.0; self.history],
                     hint: 0,
                     last: None,
-                    seen: now,
                 });
                 (*s, v)
             })
@@ -304,8 +266,7 @@ impl ObjectBinaural {
             .par_iter_mut()
             .map(|(s, v)| voice_block(ip, kernel, to_head, history, s, v, n))
             .collect();
-        for ((s, mut v), _) in work.into_iter().zip(&contributions) {
-            v.seen = now;
+        for (s, v) in work {
             self.voices.insert(s.id, v);
         }
         // Accumulate into the buses, object by object in the order given.

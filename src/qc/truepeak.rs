@@ -35,6 +35,27 @@ fn bessel_i0(x: f64) -> f64 {
     sum
 }
 
+/// A Kaiser-windowed sinc interpolator's `2 * half` taps for the value at `m + frac`
+/// (`0 <= frac <= 1`), normalised to sum to one: tap `i` weights `x[m - half + 1 + i]`. Shared by
+/// the true-peak oversampler and the binaural fractional delay lines.
+pub fn kaiser_sinc_taps(frac: f64, half: usize, beta: f64) -> Vec<f64> {
+    let taps: Vec<f64> = (0..2 * half)
+        .map(|i| {
+            // Distance from input sample m - half + 1 + i to the point m + frac.
+            let d = frac + half as f64 - 1.0 - i as f64;
+            let sinc = if d == 0.0 {
+                1.0
+            } else {
+                (std::f64::consts::PI * d).sin() / (std::f64::consts::PI * d)
+            };
+            let u = d / half as f64;
+            sinc * bessel_i0(beta * (1.0 - u * u).max(0.0).sqrt()) / bessel_i0(beta)
+        })
+        .collect();
+    let sum: f64 = taps.iter().sum();
+    taps.into_iter().map(|t| t / sum).collect()
+}
+
 /// The polyphase interpolator: `phases[p - 1][k]` weights `x[m - HALF + 1 + k]` for the value at
 /// `m + p / L`, `p = 1 .. L-1`.
 #[derive(Debug, Clone)]
@@ -50,26 +71,12 @@ impl Interpolator {
         let mut phases = Vec::new();
         let mut bound: f64 = 1.0;
         for p in 1..l {
-            let frac = p as f64 / l as f64;
-            let mut taps = [0f64; 2 * HALF];
-            for (i, t) in taps.iter_mut().enumerate() {
-                // Distance from input sample m - HALF + 1 + i to the point m + frac.
-                let d = frac + HALF as f64 - 1.0 - i as f64;
-                let sinc = if d == 0.0 {
-                    1.0
-                } else {
-                    (std::f64::consts::PI * d).sin() / (std::f64::consts::PI * d)
-                };
-                let u = d / HALF as f64;
-                let w = bessel_i0(BETA * (1.0 - u * u).max(0.0).sqrt()) / bessel_i0(BETA);
-                *t = sinc * w;
-            }
-            let sum: f64 = taps.iter().sum();
+            let taps = kaiser_sinc_taps(p as f64 / l as f64, HALF, BETA);
             let mut out = [0f32; 2 * HALF];
             let mut abs = 0.0;
             for (o, t) in out.iter_mut().zip(taps) {
-                *o = (t / sum) as f32;
-                abs += (t / sum).abs();
+                *o = t as f32;
+                abs += t.abs();
             }
             bound = bound.max(abs);
             phases.push(out);
