@@ -462,8 +462,7 @@ impl Renderer {
                     ob.head_locked,
                     part.default,
                 );
-                let point = ob.timeline.is_none() && ob.param_automation().is_none();
-                if key != part.key || (part.only_points && !point) {
+                if key != part.key || (part.only_points && !ob.is_point()) {
                     continue;
                 }
             }
@@ -1024,7 +1023,11 @@ impl Renderer {
                         for k in 0..=segments {
                             let t = (pos + m.bounds[k] as u64) as f64 / rate;
                             if k > 0 {
-                                pan_at(t, &mut last.0)?;
+                                // A detached object is panned by the binaural renderer, from
+                                // its direction: no speaker gains to compute.
+                                if !detached {
+                                    pan_at(t, &mut last.0)?;
+                                }
                                 last.1 = amp_at(t);
                             }
                             let (pan, a) = (&last.0, last.1);
@@ -1683,6 +1686,15 @@ struct PhonesPart {
     /// Mid and Far: the point objects again, for their room.
     room: Option<(Renderer, crate::binaural::BinauralRenderer)>,
     has_points: bool,
+    /// Scratch for the speaker renderers' ears.
+    ears: [Vec<f32>; 2],
+}
+
+/// `dst += src`, sample by sample.
+fn add_into(dst: &mut [f32], src: &[f32]) {
+    for (d, x) in dst.iter_mut().zip(src) {
+        *d += x;
+    }
 }
 
 impl BinauralStream {
@@ -1719,10 +1731,9 @@ impl BinauralStream {
             .iter()
             .filter(|o| !o.mute && opts.groups.admits(group_name(&o.group)))
         {
-            let point = ob.timeline.is_none() && ob.param_automation().is_none();
             add(
                 RoomKey::of(ob.binaural, ob.binaural_drr_db, ob.head_locked, mode),
-                point,
+                ob.is_point(),
             );
         }
         for bed in scene
@@ -1859,6 +1870,7 @@ impl BinauralStream {
                         objects,
                         room,
                         has_points,
+                        ears: [vec![0.0; BLOCK], vec![0.0; BLOCK]],
                     })));
                 }
             }
@@ -1912,12 +1924,8 @@ impl BinauralStream {
                     let m = r.next_block()?;
                     n = n.max(m);
                     let mix = r.mix();
-                    for (o, x) in left[..m].iter_mut().zip(&mix[0][..m]) {
-                        *o += x;
-                    }
-                    for (o, x) in right[..m].iter_mut().zip(&mix[1][..m]) {
-                        *o += x;
-                    }
+                    add_into(&mut left[..m], &mix[0][..m]);
+                    add_into(&mut right[..m], &mix[1][..m]);
                 }
                 Part::Phones(p) => {
                     let PhonesPart {
@@ -1926,38 +1934,30 @@ impl BinauralStream {
                         objects,
                         room,
                         has_points,
+                        ears,
                     } = &mut **p;
                     let m = r.next_block()?;
                     if m == 0 {
                         continue;
                     }
                     n = n.max(m);
-                    let (mut l, mut rr) = (vec![0f32; m], vec![0f32; m]);
+                    let [sl, sr] = ears;
                     let planar: Vec<&[f32]> = r.mix().iter().map(|c| &c[..m]).collect();
-                    phones.process_planar(&planar, &mut l, &mut rr)?;
+                    phones.process_planar(&planar, &mut sl[..m], &mut sr[..m])?;
+                    add_into(&mut left[..m], &sl[..m]);
+                    add_into(&mut right[..m], &sr[..m]);
                     if *has_points {
                         let points: Vec<_> = r.points().collect();
-                        objects.process(&points, m, &mut l, &mut rr)?;
+                        objects.process(&points, m, &mut left[..m], &mut right[..m])?;
                     }
-                    if let Some((rr2, rp)) = room.as_mut() {
-                        let k = rr2.next_block()?;
+                    if let Some((rr, rp)) = room.as_mut() {
+                        let k = rr.next_block()?;
                         if k > 0 {
-                            let planar: Vec<&[f32]> = rr2.mix().iter().map(|c| &c[..k]).collect();
-                            let (mut a, mut b) = (vec![0f32; k], vec![0f32; k]);
-                            rp.process_planar(&planar, &mut a, &mut b)?;
-                            for (o, x) in l.iter_mut().zip(&a) {
-                                *o += x;
-                            }
-                            for (o, x) in rr.iter_mut().zip(&b) {
-                                *o += x;
-                            }
+                            let planar: Vec<&[f32]> = rr.mix().iter().map(|c| &c[..k]).collect();
+                            rp.process_planar(&planar, &mut sl[..k], &mut sr[..k])?;
+                            add_into(&mut left[..k], &sl[..k]);
+                            add_into(&mut right[..k], &sr[..k]);
                         }
-                    }
-                    for (o, x) in left[..m].iter_mut().zip(&l) {
-                        *o += x;
-                    }
-                    for (o, x) in right[..m].iter_mut().zip(&rr) {
-                        *o += x;
                     }
                 }
             }

@@ -466,6 +466,12 @@ impl Object {
         }
     }
 
+    /// True for a RON object with a position and nothing more (no BS.2127 parameters, no ADM
+    /// timeline): the objects a headphone render takes from their own directions.
+    pub fn is_point(&self) -> bool {
+        self.timeline.is_none() && self.param_automation().is_none()
+    }
+
     /// The object's parameters beyond a point; None when it sets none of them (then it is
     /// rendered as a point source, exactly as before they existed).
     pub fn param_automation(&self) -> Option<ParamAutomation> {

@@ -334,15 +334,23 @@ impl BinauralRenderer {
                 _ => Vec::new(),
             })
             .collect();
+        // Off pans onto stereo and needs no HRTF; the other modes prepare the interpolated
+        // responses around the speakers and their reflections (unless shared).
         let own;
-        let ip = match (shared, options.mode) {
-            (Some(ip), _) => ip,
-            (None, _) => {
-                let mut wanted = heard.clone();
-                wanted.extend(reflections.iter().flatten().map(|r| r.0));
-                own = interp::Interpolated::for_directions(hrtf, &wanted)?;
-                &own
-            }
+        let voicing = if options.mode == room::Mode::Off {
+            Voicing::Stereo(Box::new(crate::panner::gain_calc::PointGains::new(
+                &Layout::resolve("stereo")?,
+            )?))
+        } else {
+            Voicing::Hrtf(match shared {
+                Some(ip) => ip,
+                None => {
+                    let mut wanted = heard.clone();
+                    wanted.extend(reflections.iter().flatten().map(|r| r.0));
+                    own = interp::Interpolated::for_directions(hrtf, &wanted)?;
+                    &own
+                }
+            })
         };
         let rate = sample_rate as f64;
         let selections: Vec<Selection> = heard
@@ -352,21 +360,14 @@ impl BinauralRenderer {
                 hrtf.nearest(az, el)
             })
             .collect();
-        let stereo = if options.mode == room::Mode::Off {
-            Some(crate::panner::gain_calc::PointGains::new(
-                &Layout::resolve("stereo")?,
-            )?)
-        } else {
-            None
-        };
         use rayon::prelude::*;
         let filters: Vec<HrirPair> = speakers
             .par_iter()
             .zip(&heard)
             .zip(&reflections)
-            .map(|((s, d), refl)| match &stereo {
+            .map(|((s, d), refl)| match &voicing {
                 // Off: no HRTF, the speaker's direction panned onto stereo (LFE to both).
-                Some(p) => {
+                Voicing::Stereo(p) => {
                     let g = if s.lfe {
                         [std::f64::consts::FRAC_1_SQRT_2; 2]
                     } else {
@@ -379,7 +380,7 @@ impl BinauralRenderer {
                     };
                     (vec![g[0] as f32], vec![g[1] as f32])
                 }
-                None => speaker_filter(ip, *d, refl, !options.room_only, sample_rate),
+                Voicing::Hrtf(ip) => speaker_filter(ip, *d, refl, !options.room_only, sample_rate),
             })
             .collect();
         let tail = room.as_ref().map(|r| r.late_tail(sample_rate));
@@ -630,6 +631,12 @@ pub fn loudness_match_gain_db(
             _ => None,
         },
     )
+}
+
+/// How a renderer voices its speakers: panned onto stereo (Off) or through HRTFs.
+enum Voicing<'a> {
+    Stereo(Box<crate::panner::gain_calc::PointGains>),
+    Hrtf(&'a interp::Interpolated),
 }
 
 /// A room's late tail: one convolution of the sum of the full-range feeds.
