@@ -92,7 +92,7 @@ fn floor(sources: &[PathBuf], seconds: usize, out: &Path) {
     w.finalize(RATE, 0).unwrap();
 }
 
-fn child(mode: &str, objects: usize, seconds: usize) {
+fn child(mode: &str, objects: usize, seconds: usize, phones: mixstage::binaural::room::Mode) {
     let dir = common::data_dir();
     let sources = make_sources(&dir, objects, seconds);
     let out = dir.join(format!("out-{mode}.wav"));
@@ -103,9 +103,13 @@ fn child(mode: &str, objects: usize, seconds: usize) {
             let text = scene_text(&sources, seconds);
             let scene = Scene::parse(&text, "bench", &dir).unwrap();
             let hrtf = mixstage::binaural::Hrtf::builtin(RATE).unwrap();
+            let opts = RenderOptions {
+                binaural_mode: phones,
+                ..RenderOptions::default()
+            };
             mixstage::render::render_binaural_to_file(
                 &scene,
-                &RenderOptions::default(),
+                &opts,
                 &hrtf,
                 &out,
                 SampleFormat::F32,
@@ -140,10 +144,14 @@ fn child(mode: &str, objects: usize, seconds: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let get = |name: &str| common::arg(&args, name);
+    // The headphone mode of the binaural column (`--mode near|mid|far|off`; default mid).
+    let phones_arg = get("--mode").unwrap_or_else(|| "mid".into());
+    let phones: mixstage::binaural::room::Mode =
+        phones_arg.parse().expect("--mode near|mid|far|off");
     if let Some(mode) = get("--child") {
         let n = get("--objects").unwrap().parse().unwrap();
         let s = get("--seconds").unwrap().parse().unwrap();
-        child(&mode, n, s);
+        child(&mode, n, s, phones);
         return;
     }
     let benching = args.iter().any(|a| a == "--bench");
@@ -186,6 +194,8 @@ fn main() {
                     &n.to_string(),
                     "--seconds",
                     &seconds.to_string(),
+                    "--mode",
+                    &phones_arg,
                 ])
                 .output()
                 .unwrap();

@@ -521,14 +521,10 @@ impl Interpolated {
         let shifted: Vec<([Vec<f32>; 2], [f64; 2])> = pairs
             .par_iter()
             .zip(&onsets)
-            .map(|((l, r), o)| {
-                let mut planner = RealFftPlanner::<f64>::new();
+            .map_init(RealFftPlanner::<f64>::new, |planner, ((l, r), o)| {
                 let d = [o[0] - lead, o[1] - lead];
                 (
-                    [
-                        shift(l, -d[0], len, &mut planner),
-                        shift(r, -d[1], len, &mut planner),
-                    ],
+                    [shift(l, -d[0], len, planner), shift(r, -d[1], len, planner)],
                     [d[0] + extra, d[1] + extra],
                 )
             })

@@ -53,24 +53,49 @@ pub const PINK_BAND: (f64, f64) = (20.0, 20_000.0);
 /// filter has gain 1, and a filter with this gain leaves the BS.1770 loudness of pink noise
 /// unchanged.
 pub fn pink_k_gain(ir: &[f32], sample_rate: f64) -> f64 {
-    let (n, power) = power_spectrum(ir);
+    pink_k_gains(&[ir], sample_rate)[0]
+}
+
+/// [`pink_k_gain`] of many responses at once: one FFT grid (sized for the longest), one plan
+/// and one table of pink K-weights shared by all, the responses in parallel.
+pub fn pink_k_gains(irs: &[&[f32]], sample_rate: f64) -> Vec<f64> {
+    use rayon::prelude::*;
+    let longest = irs.iter().map(|ir| ir.len()).max().unwrap_or(1);
+    let n = (longest * 8).max(8192).next_power_of_two();
     let k = KWeighting::new(sample_rate as u32);
     let hi = PINK_BAND.1.min(sample_rate / 2.0);
-    let (mut num, mut den) = (0.0, 0.0);
-    for (i, p) in power.iter().enumerate() {
-        let f = i as f64 * sample_rate / n as f64;
-        if f < PINK_BAND.0 || f > hi {
-            continue;
-        }
-        let w = k_power(&k, f, sample_rate) / f;
-        num += w * p;
-        den += w;
+    let weights: Vec<f64> = (0..=n / 2)
+        .map(|i| {
+            let f = i as f64 * sample_rate / n as f64;
+            if f < PINK_BAND.0 || f > hi {
+                0.0
+            } else {
+                k_power(&k, f, sample_rate) / f
+            }
+        })
+        .collect();
+    let den: f64 = weights.iter().sum();
+    if den <= 0.0 {
+        return vec![0.0; irs.len()];
     }
-    if den > 0.0 {
-        num / den
-    } else {
-        0.0
-    }
+    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n);
+    irs.par_iter()
+        .map(|ir| {
+            let mut time = vec![0f64; n];
+            for (t, v) in time.iter_mut().zip(ir.iter()) {
+                *t = *v as f64;
+            }
+            let mut spec = fft.make_output_vec();
+            fft.process(&mut time, &mut spec)
+                .expect("buffer sizes match the FFT plan");
+            let num: f64 = spec
+                .iter()
+                .zip(&weights)
+                .map(|(s, w)| w * s.norm_sqr())
+                .sum();
+            num / den
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -393,17 +393,22 @@ impl BinauralRenderer {
             .max(hrtf.len());
         let mut weight_sum = 0.0;
         let tail_energy = match &tail {
-            Some([tl, tr]) => kweight::pink_k_gain(tl, rate) + kweight::pink_k_gain(tr, rate),
+            Some([tl, tr]) => kweight::pink_k_gains(&[tl, tr], rate).iter().sum(),
             None => 0.0,
         };
+        let irs: Vec<&[f32]> = filters
+            .iter()
+            .flat_map(|(l, r)| [l.as_slice(), r.as_slice()])
+            .collect();
+        let gains = kweight::pink_k_gains(&irs, rate);
         let energies: Vec<f64> = speakers
-            .par_iter()
-            .zip(&filters)
-            .map(|(s, (l, r))| {
+            .iter()
+            .zip(gains.chunks_exact(2))
+            .map(|(s, g)| {
                 if s.lfe {
                     0.0
                 } else {
-                    kweight::pink_k_gain(l, rate) + kweight::pink_k_gain(r, rate) + tail_energy
+                    g[0] + g[1] + tail_energy
                 }
             })
             .collect();
